@@ -1,0 +1,3 @@
+from sqlapi.cli import main
+
+main()

@@ -1,0 +1,224 @@
+"""The only module that talks to SQLite at request time (through aiosqlite).
+
+Read-only by construction, three times over: a `mode=ro` URI (the file is never
+created), `PRAGMA query_only`, and an authorizer that allows only reads. On top of
+that: `trusted_schema=OFF`, no extension loading, and a time limit that interrupts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import urllib.parse
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from sqlapi.errors import ProblemError, QueryTimeout, Unavailable
+from sqlapi.schema import READ_PRAGMAS, Schema, introspect
+
+Row = tuple[Any, ...]
+
+_SQLITE_PRAGMA, _SQLITE_READ, _SQLITE_SELECT, _SQLITE_UPDATE = 19, 20, 21, 23
+_SQLITE_FUNCTION, _SQLITE_RECURSIVE = 31, 33
+_DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer", "readfile", "writefile", "edit"})
+
+
+def authorize(action: int, arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None) -> int:
+    """Allow reads only. (FTS5 announces an UPDATE of sqlite_master while it connects its
+    virtual table; with a read-only file and query_only that can write nothing.)"""
+    if action in (_SQLITE_READ, _SQLITE_SELECT, _SQLITE_RECURSIVE):
+        return sqlite3.SQLITE_OK
+    if action == _SQLITE_FUNCTION:
+        return sqlite3.SQLITE_DENY if (arg2 or "").lower() in _DENIED_FUNCTIONS else sqlite3.SQLITE_OK
+    if action == _SQLITE_PRAGMA and (arg1 or "").lower() in READ_PRAGMAS:
+        return sqlite3.SQLITE_OK
+    if action == _SQLITE_UPDATE and arg1 == "sqlite_master":
+        return sqlite3.SQLITE_OK
+    return sqlite3.SQLITE_DENY
+
+
+def database_uri(path: Path, immutable: bool) -> str:
+    query = "mode=ro&immutable=1" if immutable else "mode=ro"
+    return f"file:{urllib.parse.quote(str(path.resolve()))}?{query}"
+
+
+def connect_readonly(path: Path, immutable: bool, busy_timeout_s: float = 1.0) -> sqlite3.Connection:
+    """A hardened read-only connection. Raises sqlite3.Error if the file is missing."""
+    conn = sqlite3.connect(
+        database_uri(path, immutable),
+        uri=True,
+        timeout=busy_timeout_s,
+        isolation_level=None,
+        check_same_thread=False,
+        cached_statements=512,
+    )
+    conn.execute("PRAGMA query_only = 1")
+    conn.execute("PRAGMA trusted_schema = OFF")
+    conn.set_authorizer(authorize)
+    return conn
+
+
+def load_schema(path: Path, immutable: bool) -> Schema:
+    """Introspect the file once; raises sqlite3.DatabaseError if it is not SQLite."""
+    conn = connect_readonly(path, immutable)
+    try:
+        return introspect(conn)
+    finally:
+        conn.close()
+
+
+def _lenient_text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+@dataclass
+class _Slot:
+    conn: aiosqlite.Connection
+    raw: sqlite3.Connection
+    generation: int = 0
+
+
+class Database:
+    """A small pool of read connections, a time limit per query, and the database version
+    (bumped when another process commits) that keys caches."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        immutable: bool = False,
+        pool_size: int = 4,
+        time_limit_ms: int = 1000,
+        poll_interval_s: float = 0.1,
+    ) -> None:
+        self.path = path
+        self.immutable = immutable
+        self.pool_size = pool_size
+        self.time_limit_ms = time_limit_ms
+        self.poll_interval_s = poll_interval_s
+        self.version = 0
+        self._idle: asyncio.Queue[_Slot] = asyncio.Queue()
+        self._slots: list[_Slot] = []
+        self._watcher: asyncio.Task[None] | None = None
+        self._counts: OrderedDict[tuple[object, ...], int] = OrderedDict()
+
+    @property
+    def ready(self) -> bool:
+        return len(self._slots) == self.pool_size
+
+    async def _open_slot(self) -> _Slot:
+        opened: list[sqlite3.Connection] = []
+
+        def connector() -> sqlite3.Connection:
+            opened.append(connect_readonly(self.path, self.immutable, self.time_limit_ms / 1000))
+            return opened[0]
+
+        conn = await aiosqlite.Connection(connector, 64)
+        return _Slot(conn, opened[0])
+
+    async def open(self) -> None:
+        for _ in range(self.pool_size):
+            slot = await self._open_slot()
+            self._slots.append(slot)
+            self._idle.put_nowait(slot)
+        if not self.immutable:
+            self._watcher = asyncio.create_task(self._watch())
+
+    async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+        slots, self._slots = self._slots, []
+        for slot in slots:
+            await slot.conn.close()
+
+    async def _watch(self) -> None:
+        """Notice commits by other processes: `PRAGMA data_version` on a dedicated connection."""
+        watcher = await self._open_slot()
+        try:
+            last = None
+            while True:
+                rows = await watcher.conn.execute_fetchall("PRAGMA data_version")
+                current = next(iter(rows))[0]
+                if last is not None and current != last:
+                    self.version += 1
+                    self._counts.clear()
+                last = current
+                await asyncio.sleep(self.poll_interval_s)
+        finally:
+            await watcher.conn.close()
+
+    @asynccontextmanager
+    async def _acquire(self) -> AsyncIterator[_Slot]:
+        if not self._slots:
+            raise Unavailable("The database is not open.")
+        slot = await self._idle.get()
+        try:
+            yield slot
+        finally:
+            slot.generation += 1
+            self._idle.put_nowait(slot)
+
+    def _expire(self, slot: _Slot, generation: int) -> None:
+        if slot.generation == generation:  # still running the query this timer was set for
+            slot.raw.interrupt()
+
+    async def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        """Run one query to completion within the time limit."""
+        async with self._acquire() as slot:
+            loop = asyncio.get_running_loop()
+            timer = loop.call_later(self.time_limit_ms / 1000, self._expire, slot, slot.generation)
+            try:
+                return await self._run(slot, sql, params)
+            except sqlite3.Error as error:
+                raise self._problem(error) from error
+            finally:
+                timer.cancel()
+
+    async def _run(self, slot: _Slot, sql: str, params: Sequence[object]) -> list[Row]:
+        try:
+            return list(await slot.conn.execute_fetchall(sql, params))
+        except sqlite3.OperationalError as error:
+            if "decode" not in str(error):
+                raise
+        slot.conn.text_factory = _lenient_text  # TEXT that is not UTF-8: replace, stay valid JSON
+        try:
+            return list(await slot.conn.execute_fetchall(sql, params))
+        finally:
+            slot.conn.text_factory = str
+
+    async def fetch_one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
+
+    async def count(self, sql: str, params: Sequence[object]) -> int:
+        """An exact count, cached until the database version changes."""
+        key = (self.version, sql, *params)
+        if key in self._counts:
+            self._counts.move_to_end(key)
+            return self._counts[key]
+        row = await self.fetch_one(sql, params)
+        value = int(row[0]) if row else 0
+        if key[0] == self.version:
+            self._counts[key] = value
+            if len(self._counts) > 1024:
+                self._counts.popitem(last=False)
+        return value
+
+    def _problem(self, error: sqlite3.Error) -> ProblemError:
+        message = str(error)
+        if message == "interrupted":
+            return QueryTimeout(self.time_limit_ms)
+        if "too many SQL variables" in message or "too big" in message or "too long" in message:
+            return ProblemError(400, f"The request is too large for SQLite: {message}")
+        if "not authorized" in message or "authorization denied" in message:
+            return ProblemError(403, f"SQLite refused: {message}. sqlapi is read-only.", kind="read-only")
+        if "locked" in message or "busy" in message:
+            return Unavailable(f"The database is busy: {message}. Try again.")
+        return Unavailable(f"The database could not be read: {message}")

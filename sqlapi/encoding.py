@@ -1,0 +1,75 @@
+"""SQLite values -> JSON: 64-bit integers exact, NaN/Inf as null, BLOBs as base64.
+
+orjson already writes NaN and infinities as null and integers exactly; bytes go
+through `_default`. Pure: imports neither quart nor aiosqlite.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import orjson
+
+from sqlapi.schema import Column
+
+JS_SAFE_INTEGER = 2**53 - 1
+Row = Sequence[Any]
+
+
+def _default(value: object) -> object:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def dumps(document: object) -> bytes:
+    return orjson.dumps(document, default=_default)
+
+
+def json_value(value: object) -> object:
+    """One value as it appears in JSON (for places that need it before encoding, e.g. keys)."""
+    return _default(value) if isinstance(value, bytes) else value
+
+
+def _int_as_string(value: object) -> object:
+    if type(value) is int and not -JS_SAFE_INTEGER <= value <= JS_SAFE_INTEGER:
+        return str(value)
+    return value
+
+
+def _as_boolean(value: object) -> object:
+    return bool(value) if type(value) is int and value in (0, 1) else value
+
+
+def value_converter(columns: Sequence[Column], ints_as_strings: bool) -> Callable[[Row], Row] | None:
+    """A per-row conversion for boolean columns and `_ints=string`, or None when rows pass as is."""
+    booleans = [i for i, c in enumerate(columns) if c.json_type == "boolean"]
+    if not booleans and not ints_as_strings:
+        return None
+
+    def convert(row: Row) -> Row:
+        values = list(row)
+        for i in booleans:
+            values[i] = _as_boolean(values[i])
+        if ints_as_strings:
+            values = [_int_as_string(v) for v in values]
+        return values
+
+    return convert
+
+
+def shape_rows(
+    names: Sequence[str], rows: Iterable[Row], shape: str, convert: Callable[[Row], Row] | None
+) -> list[Any]:
+    """Rows as objects (default) or as arrays, already trimmed to the requested columns."""
+    if convert is not None:
+        rows = map(convert, rows)
+    if shape == "arrays":
+        return [list(r) for r in rows]
+    return [dict(zip(names, r, strict=True)) for r in rows]
+
+
+def scalar(value: object, ints_as_strings: bool) -> object:
+    return _int_as_string(value) if ints_as_strings else value

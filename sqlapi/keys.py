@@ -1,0 +1,128 @@
+"""Pure codecs for what travels in URLs: opaque page cursors and compound row keys."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+Value = None | int | float | str | bytes
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the next page starts: after `key` (keyset) or at `offset` rows (views)."""
+
+    key: tuple[Value, ...] | None = None
+    offset: int | None = None
+
+
+class CursorError(ValueError):
+    pass
+
+
+def _tag(value: Value) -> object:
+    if isinstance(value, float):
+        return {"f": repr(value)}
+    if isinstance(value, bytes):
+        return {"b": base64.b64encode(value).decode("ascii")}
+    return value
+
+
+def _untag(item: object) -> Value:
+    if item is None or isinstance(item, str) or (isinstance(item, int) and not isinstance(item, bool)):
+        return item
+    if isinstance(item, dict) and len(item) == 1:
+        ((tag, payload),) = item.items()
+        if tag == "f" and isinstance(payload, str):
+            number = float(payload)
+            if not math.isnan(number):
+                return number
+        if tag == "b" and isinstance(payload, str):
+            return base64.b64decode(payload, validate=True)
+    raise CursorError("malformed cursor value")
+
+
+def _fingerprint(scope: str) -> str:
+    return hashlib.blake2s(scope.encode(), digest_size=6).hexdigest()
+
+
+def encode_cursor(cursor: Cursor, scope: str) -> str:
+    """An opaque token; `scope` ties it to the ordering it was made for."""
+    if cursor.key is not None:
+        body: list[object] = [_fingerprint(scope), "k", [_tag(v) for v in cursor.key]]
+    else:
+        body = [_fingerprint(scope), "o", cursor.offset]
+    raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(token: str, scope: str, key_length: int) -> Cursor:
+    """Inverse of encode_cursor; raises CursorError for anything it did not make."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        body = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError) as error:
+        raise CursorError("not a cursor from this API") from error
+    if not (isinstance(body, list) and len(body) == 3 and isinstance(body[0], str)):
+        raise CursorError("not a cursor from this API")
+    if body[0] != _fingerprint(scope):
+        raise CursorError("this cursor belongs to a different _sort or table")
+    kind, payload = body[1], body[2]
+    if kind == "k" and isinstance(payload, list) and len(payload) == key_length:
+        try:
+            return Cursor(key=tuple(_untag(item) for item in payload))
+        except (binascii.Error, ValueError) as error:
+            raise CursorError("malformed cursor value") from error
+    if kind == "o" and isinstance(payload, int) and not isinstance(payload, bool) and payload >= 0:
+        return Cursor(offset=payload)
+    raise CursorError("not a cursor from this API")
+
+
+_TILDE = re.compile(r"~([0-9A-Fa-f]{2})")
+_NEEDS_TILDE = re.compile(r"[,~/%]")
+
+
+def tilde_encode(text: str) -> str:
+    """Encode `,` and `~` (and `/`, `%`, which trip URL handling) as ~XX."""
+    return _NEEDS_TILDE.sub(lambda m: f"~{ord(m.group()):02X}", text)
+
+
+def tilde_decode(text: str) -> str:
+    if "~" in _TILDE.sub("", text):
+        raise ValueError(f"{text!r} has a '~' that is not followed by two hex digits")
+    raw = bytearray()
+    position = 0
+    for match in _TILDE.finditer(text):
+        raw += text[position : match.start()].encode()
+        raw.append(int(match.group(1), 16))
+        position = match.end()
+    raw += text[position:].encode()
+    return raw.decode("utf-8")
+
+
+def _key_text(value: object) -> str:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return str(value)
+
+
+def encode_row_key(values: Sequence[object]) -> str:
+    """The `{pk}` path segment for a row: the value itself, or tilde-encoded values joined by `,`."""
+    if len(values) == 1:
+        return _key_text(values[0])
+    return ",".join(tilde_encode(_key_text(v)) for v in values)
+
+
+def split_row_key(segment: str, parts: int) -> list[str]:
+    if parts == 1:
+        return [segment]
+    pieces = segment.split(",")
+    if len(pieces) != parts:
+        raise ValueError(f"this table's key has {parts} parts joined by ',', got {len(pieces)}")
+    return [tilde_decode(p) for p in pieces]

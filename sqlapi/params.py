@@ -1,0 +1,289 @@
+"""Query string -> typed request. Pure; the one place reserved `_` names are read.
+
+Every column a parameter names is looked up in the introspected `Table`; an unknown
+name is a 400 listing the allowed ones, never a silently empty result.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlapi.errors import ProblemError, bad_request
+from sqlapi.keys import Cursor, CursorError, Value, decode_cursor, split_row_key
+from sqlapi.query import OPERATORS, Filter, Operator, RowsRequest, SortKey, cursor_scope, ordering
+from sqlapi.schema import Column, Table
+
+RESERVED = (
+    "_select", "_sort", "_limit", "_after", "_offset", "_count", "_search",
+    "_shape", "_format", "_ints", "_table",
+)  # fmt: skip
+ROWS = frozenset(RESERVED) - {"_table"}
+DATA = frozenset({"_table", "_sort", "_limit", "_after", "_offset", "_search", "_ints"})
+VALUES = frozenset({"_limit", "_after", "_search", "_ints"})
+ONE_ROW = frozenset({"_ints"})
+MULTI_VALUED = frozenset({"_select", "_sort"})
+MAX_IN_VALUES = 1000
+INT64 = (-(2**63), 2**63 - 1)
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+
+@dataclass(frozen=True)
+class Limits:
+    default_limit: int = 100
+    max_limit: int = 1000
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to answer, as opposed to what to fetch."""
+
+    count: bool = False
+    shape: str = "objects"
+    format: str | None = None
+    ints_as_strings: bool = False
+
+
+def _allowed(table: Table) -> list[str]:
+    return table.column_names
+
+
+def find_column(table: Table, name: str, parameter: str) -> Column:
+    column = table.column(name)
+    if column is None:
+        raise ProblemError(
+            400,
+            f"{parameter}: {table.kind} {table.name!r} has no column {name!r}",
+            kind="unknown-column",
+            allowed=_allowed(table),
+        )
+    return column
+
+
+def parse_bool(value: str, parameter: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise bad_request(f"{parameter} must be true or false, not {value!r}")
+
+
+def parse_int(value: str, parameter: str, low: int = INT64[0], high: int = INT64[1]) -> int:
+    if not _INTEGER.fullmatch(value.strip()):
+        raise bad_request(f"{parameter} must be an integer, not {value[:100]!r}")
+    number = int(value)
+    if not low <= number <= high:
+        raise bad_request(f"{parameter} must be between {low} and {high}", minimum=low, maximum=high)
+    return number
+
+
+def convert(column: Column, value: str, parameter: str) -> Value:
+    """A query-string value as the column's type, so that it compares as stored values do."""
+    if column.json_type == "boolean":
+        return int(parse_bool(value, parameter))
+    affinity = column.affinity
+    if affinity == "INTEGER":
+        return parse_int(value, parameter)
+    if affinity == "REAL":
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if math.isnan(number):
+            raise bad_request(f"{parameter} must be a number, not {value[:100]!r}")
+        return number
+    if column.json_type == "blob":
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise bad_request(f"{parameter} must be base64, as BLOBs are shown") from error
+    if column.json_type == "any":  # no declared type: no affinity to convert a string for us
+        if _INTEGER.fullmatch(value) and INT64[0] <= int(value) <= INT64[1]:
+            return int(value)
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return value if math.isnan(number) or math.isinf(number) else number
+    return value  # TEXT and NUMERIC affinity convert a bound string themselves
+
+
+def _split_list(value: str) -> list[str]:
+    return value.split(",") if value else []
+
+
+def parse_filter(table: Table, key: str, values: list[str]) -> list[Filter]:
+    column = table.column(key)
+    op: str = "exact"
+    if column is None and "__" in key:
+        name, op = key.rsplit("__", 1)
+        if op not in OPERATORS:
+            if table.column(name) is not None:
+                raise bad_request(
+                    f"{key}: unknown operator {op!r}", kind="unknown-operator", allowed=list(OPERATORS)
+                )
+            op = "exact"
+            name = key
+        column = find_column(table, name, key)
+    elif column is None:
+        column = find_column(table, key, key)
+    operator: Operator = op  # type: ignore[assignment]  # checked against OPERATORS above
+    if operator in ("in", "notin"):
+        items = [item for value in values for item in _split_list(value)]
+        if len(items) > MAX_IN_VALUES:
+            raise bad_request(f"{key}: at most {MAX_IN_VALUES} values")
+        return [Filter(column, operator, tuple(convert(column, item, key) for item in items))]
+    filters = []
+    for value in values:
+        typed: Value | bool
+        if operator in ("isnull", "notnull"):
+            typed = parse_bool(value, key)
+        elif operator in ("contains", "startswith", "endswith", "like", "glob"):
+            typed = value
+        else:
+            typed = convert(column, value, key)
+        filters.append(Filter(column, operator, typed))
+    return filters
+
+
+def _names(table: Table, values: list[str], parameter: str) -> list[tuple[Column, bool]]:
+    """Columns of a `_select`/`_sort` list; a value that is itself a column name (commas and
+    all) is taken whole, and `-name` means descending."""
+    named: list[tuple[Column, bool]] = []
+    for value in values:
+        whole = value[1:] if value.startswith("-") else value
+        items = [value] if table.column(whole) is not None else _split_list(value)
+        for item in items:
+            descending = item.startswith("-")
+            column = find_column(table, item[1:] if descending else item, parameter)
+            if all(column is not c for c, _ in named):
+                named.append((column, descending))
+    return named
+
+
+def group(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for key, value in pairs:
+        grouped.setdefault(key, []).append(value)
+    return grouped
+
+
+def _single(args: dict[str, list[str]], name: str) -> str | None:
+    values = args.get(name)
+    if not values:
+        return None
+    if len(values) > 1 and name not in MULTI_VALUED:
+        raise bad_request(f"{name} is given {len(values)} times; give it once")
+    return values[0]
+
+
+def _choice(args: dict[str, list[str]], name: str, choices: tuple[str, ...]) -> str | None:
+    value = _single(args, name)
+    if value is not None and value not in choices:
+        raise bad_request(f"{name} must be one of {', '.join(choices)}", allowed=list(choices))
+    return value
+
+
+def _names_column(table: Table, key: str) -> bool:
+    return table.column(key) is not None or (
+        "__" in key and table.column(key.rsplit("__", 1)[0]) is not None
+    )
+
+
+def parse_rows(
+    table: Table,
+    pairs: Iterable[tuple[str, str]],
+    limits: Limits,
+    *,
+    accept: frozenset[str] = ROWS,
+    filters_allowed: bool = True,
+    scope: tuple[str, int] | None = None,
+) -> tuple[RowsRequest, Options]:
+    """The rows request (what to fetch) and its options (how to answer).
+
+    `accept` is the reserved parameters this endpoint takes; `scope` overrides the
+    cursor scope and key length for endpoints that page over something else.
+    """
+    args = group(pairs)
+    filters: list[Filter] = []
+    for key, values in args.items():
+        if key == "_":  # `_=timestamp` is a common cache-buster
+            continue
+        if key in RESERVED:
+            if key not in accept:
+                raise bad_request(f"{key} does not apply here", allowed=sorted(accept))
+            continue
+        if key.startswith("_") and not _names_column(table, key):
+            raise bad_request(f"unknown reserved parameter {key!r}", allowed=sorted(accept))
+        if not filters_allowed:
+            raise bad_request(f"{key}: this endpoint takes no filters", allowed=sorted(accept))
+        filters.extend(parse_filter(table, key, values))
+
+    select_arg = args.get("_select")
+    select = [c for c, _ in _names(table, select_arg, "_select")] if select_arg else list(table.columns)
+    if not select:
+        raise bad_request("_select names no column", allowed=_allowed(table))
+    sort = [SortKey(c, d) for c, d in _names(table, args.get("_sort", []), "_sort")]
+
+    limit_arg = _single(args, "_limit")
+    fmt = _choice(args, "_format", ("json", "ndjson", "csv"))
+    streaming = fmt in ("ndjson", "csv")
+    if limit_arg is not None:
+        limit: int | None = parse_int(limit_arg, "_limit", 1, limits.max_limit)
+    else:
+        limit = None if streaming else limits.default_limit
+    offset_arg, after_arg = _single(args, "_offset"), _single(args, "_after")
+    if offset_arg is not None and after_arg is not None:
+        raise bad_request("give _after or _offset, not both")
+    offset = parse_int(offset_arg, "_offset", 0) if offset_arg is not None else 0
+    after = None
+    if after_arg is not None:
+        if scope is None:
+            key_length = len(ordering(table, sort)) if table.key_columns else 0
+            scope = (cursor_scope(table, sort), key_length)
+        try:
+            after = decode_cursor(after_arg, *scope)
+        except CursorError as error:
+            raise bad_request(f"_after: {error}; use the `next` of the previous page") from error
+
+    search = _single(args, "_search")
+    if search is not None and table.fts is None:
+        raise bad_request(f"{table.kind} {table.name!r} has no full-text index; _search is unavailable")
+    if search is not None and not search.split():
+        search = None
+
+    count_arg = _single(args, "_count")
+    options = Options(
+        count=parse_bool(count_arg, "_count") if count_arg is not None else False,
+        shape=_choice(args, "_shape", ("objects", "arrays")) or "objects",
+        format=fmt,
+        ints_as_strings=_choice(args, "_ints", ("number", "string")) == "string",
+    )
+    request = RowsRequest(
+        table=table,
+        select=tuple(select),
+        filters=tuple(filters),
+        sort=tuple(sort),
+        limit=limit,
+        after=after,
+        offset=offset,
+        search=search,
+    )
+    return request, options
+
+
+def parse_row_key(table: Table, segment: str) -> tuple[Value, ...]:
+    """The `{pk}` path segment as typed key values."""
+    columns = table.key_columns
+    try:
+        parts = split_row_key(segment, len(columns))
+    except ValueError as error:
+        raise bad_request(f"row key {segment!r}: {error}") from error
+    return tuple(convert(c, part, f"key column {c.name!r}") for c, part in zip(columns, parts, strict=True))

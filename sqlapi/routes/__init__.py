@@ -1,0 +1,54 @@
+"""HTTP endpoints, one module per group; handlers parse -> build -> fetch -> respond."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import cast
+
+from quart import Quart, Response, current_app
+
+from sqlapi.config import Settings
+from sqlapi.db import Database
+from sqlapi.encoding import dumps
+from sqlapi.errors import not_found
+from sqlapi.params import Limits
+from sqlapi.schema import Schema, Table
+
+_EXTENSION = "sqlapi"
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """What every handler needs: the settings, the frozen schema and the database."""
+
+    settings: Settings
+    schema: Schema
+    db: Database
+    limits: Limits
+
+    def table(self, name: str) -> Table:
+        table = self.schema.table(name)
+        if table is None:
+            raise not_found(
+                f"No table or view named {name!r} is exposed. GET /api/tables lists them.",
+                kind="unknown-table",
+            )
+        return table
+
+
+def gateway() -> Gateway:
+    return cast(Gateway, current_app.extensions[_EXTENSION])
+
+
+def respond(document: object, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(dumps(document), status, headers, content_type="application/json")
+
+
+def install(app: Quart, settings: Settings, schema: Schema, db: Database) -> None:
+    from sqlapi.routes import columns, discovery, health, rows
+
+    limits = Limits(default_limit=settings.default_limit, max_limit=settings.max_limit)
+    app.extensions[_EXTENSION] = Gateway(settings, schema, db, limits)
+    for module in (discovery, rows, columns, health):
+        app.register_blueprint(module.blueprint)

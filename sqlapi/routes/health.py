@@ -1,0 +1,23 @@
+"""Liveness and readiness, for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response
+
+from sqlapi.routes import gateway, respond
+
+blueprint = Blueprint("health", __name__)
+
+
+@blueprint.get("/healthz")
+async def healthz() -> Response:
+    """200 while the process is up."""
+    return respond({"status": "ok"})
+
+
+@blueprint.get("/readyz")
+async def readyz() -> Response:
+    """200 once the database is open and introspected, 503 before."""
+    if gateway().db.ready:
+        return respond({"status": "ready"})
+    return respond({"status": "starting"}, 503)
