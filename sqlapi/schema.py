@@ -230,7 +230,9 @@ def parse_fts_options(create_sql: str) -> dict[str, str] | None:
 
 
 def _rows(conn: sqlite3.Connection, sql: str, *params: object) -> list[sqlite3.Row]:
-    return conn.execute(sql, params).fetchall()
+    cursor = conn.cursor()
+    cursor.row_factory = sqlite3.Row
+    return cursor.execute(sql, params).fetchall()
 
 
 def _columns(conn: sqlite3.Connection, name: str, without_rowid: bool) -> list[Column]:
@@ -290,7 +292,6 @@ def _indexes(conn: sqlite3.Connection, name: str) -> tuple[Index, ...]:
 
 def introspect(conn: sqlite3.Connection) -> Schema:
     """Read the exposed schema of the main database of `conn`."""
-    conn.row_factory = sqlite3.Row
     listed = _rows(
         conn,
         "SELECT t.name, t.type, t.wr, t.strict, s.sql FROM pragma_table_list AS t "
