@@ -71,22 +71,185 @@ CREATE VIEW popular_books AS
     GROUP BY books.id ORDER BY loans DESC;
 """
 
-FIRST = """Ada Alan Amara Anika Ben Bruno Carmen Chen Clara Dmitri Elena Emeka Farah Felix
-Grace Hana Hugo Ines Ivan Jonas Keiko Lars Leila Luca Maya Mateo Nadia Noor Omar Olga Pablo
-Priya Quinn Rafael Rosa Sami Sofia Tariq Tomas Uma Vera Wei Yara Zoe""".split()
-LAST = """Abe Alvarez Berg Costa Dubois Eriksen Fischer Garcia Haddad Ito Jansen Kowalski
-Larsen Moreau Nakamura Novak Okafor Petrov Quispe Rossi Sato Schmidt Silva Tanaka Ueda Varga
-Weber Xu Yilmaz Zhang""".split()
-COUNTRIES = """Argentina Brazil Canada Chile Egypt France Germany India Italy Japan Kenya
-Mexico Netherlands Nigeria Norway Peru Poland Portugal Spain Sweden Turkey""".split()
-CITIES = """Lisbon Oslo Kyoto Lagos Lima Lyon Porto Seville Turin Utrecht Valparaiso
-Gdansk Izmir Nairobi Pune""".split()
-GENRES = """Fiction Mystery Science-fiction Fantasy History Biography Poetry Travel Cooking
-Philosophy Romance Thriller Children Science Essays""".split()
-ADJECTIVES = """Silent Hidden Last Burning Quiet Broken Golden Distant Forgotten Secret Endless
-Winter Paper Glass Salt Iron Little Second Bright Northern""".split()
-NOUNS = """River Garden Library Harbour Orchard Mountain Letters Archive Island Cartographer
-Lighthouse Clockmaker Kingdom Atlas Tide Forest Cathedral Map Voyage Inheritance""".split()
+FIRST = [
+    "Ada",
+    "Alan",
+    "Amara",
+    "Anika",
+    "Ben",
+    "Bruno",
+    "Carmen",
+    "Chen",
+    "Clara",
+    "Dmitri",
+    "Elena",
+    "Emeka",
+    "Farah",
+    "Felix",
+    "Grace",
+    "Hana",
+    "Hugo",
+    "Ines",
+    "Ivan",
+    "Jonas",
+    "Keiko",
+    "Lars",
+    "Leila",
+    "Luca",
+    "Maya",
+    "Mateo",
+    "Nadia",
+    "Noor",
+    "Omar",
+    "Olga",
+    "Pablo",
+    "Priya",
+    "Quinn",
+    "Rafael",
+    "Rosa",
+    "Sami",
+    "Sofia",
+    "Tariq",
+    "Tomas",
+    "Uma",
+    "Vera",
+    "Wei",
+    "Yara",
+    "Zoe",
+]
+LAST = [
+    "Abe",
+    "Alvarez",
+    "Berg",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Haddad",
+    "Ito",
+    "Jansen",
+    "Kowalski",
+    "Larsen",
+    "Moreau",
+    "Nakamura",
+    "Novak",
+    "Okafor",
+    "Petrov",
+    "Quispe",
+    "Rossi",
+    "Sato",
+    "Schmidt",
+    "Silva",
+    "Tanaka",
+    "Ueda",
+    "Varga",
+    "Weber",
+    "Xu",
+    "Yilmaz",
+    "Zhang",
+]
+COUNTRIES = [
+    "Argentina",
+    "Brazil",
+    "Canada",
+    "Chile",
+    "Egypt",
+    "France",
+    "Germany",
+    "India",
+    "Italy",
+    "Japan",
+    "Kenya",
+    "Mexico",
+    "Netherlands",
+    "Nigeria",
+    "Norway",
+    "Peru",
+    "Poland",
+    "Portugal",
+    "Spain",
+    "Sweden",
+    "Turkey",
+]
+CITIES = [
+    "Lisbon",
+    "Oslo",
+    "Kyoto",
+    "Lagos",
+    "Lima",
+    "Lyon",
+    "Porto",
+    "Seville",
+    "Turin",
+    "Utrecht",
+    "Valparaiso",
+    "Gdansk",
+    "Izmir",
+    "Nairobi",
+    "Pune",
+]
+GENRES = [
+    "Fiction",
+    "Mystery",
+    "Science-fiction",
+    "Fantasy",
+    "History",
+    "Biography",
+    "Poetry",
+    "Travel",
+    "Cooking",
+    "Philosophy",
+    "Romance",
+    "Thriller",
+    "Children",
+    "Science",
+    "Essays",
+]
+ADJECTIVES = [
+    "Silent",
+    "Hidden",
+    "Last",
+    "Burning",
+    "Quiet",
+    "Broken",
+    "Golden",
+    "Distant",
+    "Forgotten",
+    "Secret",
+    "Endless",
+    "Winter",
+    "Paper",
+    "Glass",
+    "Salt",
+    "Iron",
+    "Little",
+    "Second",
+    "Bright",
+    "Northern",
+]
+NOUNS = [
+    "River",
+    "Garden",
+    "Library",
+    "Harbour",
+    "Orchard",
+    "Mountain",
+    "Letters",
+    "Archive",
+    "Island",
+    "Cartographer",
+    "Lighthouse",
+    "Clockmaker",
+    "Kingdom",
+    "Atlas",
+    "Tide",
+    "Forest",
+    "Cathedral",
+    "Map",
+    "Voyage",
+    "Inheritance",
+]
 PHRASES = [
     "a story of {n} and {m}",
     "set in {c} during a long summer",
@@ -115,7 +278,9 @@ def build(target: Path) -> None:
     books = []
     for i in range(1, 1801):
         adjective, noun = rng.choice(ADJECTIVES), rng.choice(NOUNS)
-        title = rng.choice([f"The {adjective} {noun}", f"{noun} of {rng.choice(NOUNS)}s", f"{adjective} {noun}"])
+        title = rng.choice(
+            [f"The {adjective} {noun}", f"{noun} of {rng.choice(NOUNS)}s", f"{adjective} {noun}"]
+        )
         author = rng.choice(authors)
         year = None if rng.random() < 0.03 else rng.randint(max(author[2] or 1870, 1870) + 18, 2026)
         description = ". ".join(
@@ -134,7 +299,13 @@ def build(target: Path) -> None:
     conn.executemany("INSERT INTO books VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", books)
     conn.executemany(
         "INSERT INTO book_genres VALUES (?, ?)",
-        sorted({(b[0], g) for b in books for g in rng.sample(range(1, len(GENRES) + 1), rng.randint(1, 3))}),
+        sorted(
+            {
+                (b[0], g)
+                for b in books
+                for g in rng.sample(range(1, len(GENRES) + 1), rng.randint(1, 3))
+            }
+        ),
     )
     conn.execute("INSERT INTO books_fts(books_fts) VALUES ('rebuild')")
 
@@ -144,7 +315,15 @@ def build(target: Path) -> None:
         first, last = rng.choice(FIRST), rng.choice(LAST)
         joined = start + timedelta(days=rng.randint(0, 1800))
         city = rng.choice(CITIES) if rng.random() > 0.1 else None
-        members.append((i, f"{first} {last}", f"{first}.{last}.{i}@example.org".lower(), joined.isoformat(), city))
+        members.append(
+            (
+                i,
+                f"{first} {last}",
+                f"{first}.{last}.{i}@example.org".lower(),
+                joined.isoformat(),
+                city,
+            )
+        )
     conn.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?)", members)
 
     loans = []
@@ -152,8 +331,19 @@ def build(target: Path) -> None:
         member = rng.choice(members)
         borrowed = date.fromisoformat(member[3]) + timedelta(days=rng.randint(0, 600))
         returned = borrowed + timedelta(days=rng.randint(1, 60)) if rng.random() < 0.92 else None
-        loans.append((i, rng.randint(1, len(books)), member[0], borrowed.isoformat(), returned and returned.isoformat()))
-    conn.executemany("INSERT INTO loans (id, book_id, member_id, borrowed, returned) VALUES (?, ?, ?, ?, ?)", loans)
+        loans.append(
+            (
+                i,
+                rng.randint(1, len(books)),
+                member[0],
+                borrowed.isoformat(),
+                returned and returned.isoformat(),
+            )
+        )
+    conn.executemany(
+        "INSERT INTO loans (id, book_id, member_id, borrowed, returned) VALUES (?, ?, ?, ?, ?)",
+        loans,
+    )
     conn.commit()
     conn.execute("VACUUM")
     conn.close()

@@ -58,7 +58,9 @@ def create_app(settings: Settings, schema: Schema | None = None) -> Quart:
     @app.errorhandler(Exception)
     async def on_unexpected(error: Exception) -> Response:
         log.exception("unexpected error")
-        return problem_response(ProblemError(500, "An unexpected error occurred; it has been logged."))
+        return problem_response(
+            ProblemError(500, "An unexpected error occurred; it has been logged.")
+        )
 
     return app
 

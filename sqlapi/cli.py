@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import signal
+import socket
 import sqlite3
 import sys
 from pathlib import Path
@@ -72,26 +73,48 @@ def main() -> None:
 @click.option("--immutable", is_flag=True, help="Promise the file never changes (immutable=1).")
 @click.option("--time-limit-ms", type=int, help="Interrupt queries after this long [1000].")
 @click.option("--max-limit", type=int, help="Largest page size a client may ask for [1000].")
-def serve(database: Path | None, host: str, port: int, workers: int, immutable: bool,
-          time_limit_ms: int | None, max_limit: int | None) -> None:  # fmt: skip
+def serve(
+    database: Path | None,
+    host: str,
+    port: int,
+    workers: int,
+    immutable: bool,
+    time_limit_ms: int | None,
+    max_limit: int | None,
+) -> None:
     """Serve DATABASE (default: the bundled sample.db) as a JSON API."""
     path = _check_file(database or sample_database())
     settings = _settings(
-        database=path.resolve(), host=host, port=port, workers=workers, immutable=immutable,
-        time_limit_ms=time_limit_ms, max_limit=max_limit,
-    )  # fmt: skip
+        database=path.resolve(),
+        host=host,
+        port=port,
+        workers=workers,
+        immutable=immutable,
+        time_limit_ms=time_limit_ms,
+        max_limit=max_limit,
+    )
     schema = _load(settings)
+    _check_port(host, port)
     views = sum(1 for t in schema.tables if t.kind == "view")
     click.echo(
         f"sqlapi: serving {path} ({len(schema.tables) - views} tables, {views} views) "
         f"on http://{host}:{port}/api with {workers} worker(s)",
         err=True,
     )
+    if workers == 1:
+        _serve_one(settings, schema)
+    else:
+        _serve_many(settings)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail before the app starts (and opens its pool) if the address cannot be bound."""
     try:
-        if workers == 1:
-            _serve_one(settings, schema)
-        else:
-            _serve_many(settings)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             fail(f"{host}:{port} is already in use; choose another --port")
@@ -119,7 +142,7 @@ def _serve_one(settings: Settings, schema: Schema) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+        await hypercorn_serve(app, config, shutdown_trigger=stop.wait)
 
     asyncio.run(run())
 

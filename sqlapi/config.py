@@ -32,7 +32,9 @@ class Settings(BaseModel):
     @model_validator(mode="after")
     def _limits_agree(self) -> Settings:
         if self.default_limit > self.max_limit:
-            raise ValueError(f"default_limit ({self.default_limit}) exceeds max_limit ({self.max_limit})")
+            raise ValueError(
+                f"default_limit ({self.default_limit}) exceeds max_limit ({self.max_limit})"
+            )
         return self
 
     def to_env(self) -> dict[str, str]:

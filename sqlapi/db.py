@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 
@@ -29,13 +29,17 @@ _SQLITE_FUNCTION, _SQLITE_RECURSIVE = 31, 33
 _DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer", "readfile", "writefile", "edit"})
 
 
-def authorize(action: int, arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None) -> int:
+def authorize(
+    action: int, arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None
+) -> int:
     """Allow reads only. (FTS5 announces an UPDATE of sqlite_master while it connects its
     virtual table; with a read-only file and query_only that can write nothing.)"""
     if action in (_SQLITE_READ, _SQLITE_SELECT, _SQLITE_RECURSIVE):
         return sqlite3.SQLITE_OK
     if action == _SQLITE_FUNCTION:
-        return sqlite3.SQLITE_DENY if (arg2 or "").lower() in _DENIED_FUNCTIONS else sqlite3.SQLITE_OK
+        return (
+            sqlite3.SQLITE_DENY if (arg2 or "").lower() in _DENIED_FUNCTIONS else sqlite3.SQLITE_OK
+        )
     if action == _SQLITE_PRAGMA and (arg1 or "").lower() in READ_PRAGMAS:
         return sqlite3.SQLITE_OK
     if action == _SQLITE_UPDATE and arg1 == "sqlite_master":
@@ -48,7 +52,9 @@ def database_uri(path: Path, immutable: bool) -> str:
     return f"file:{urllib.parse.quote(str(path.resolve()))}?{query}"
 
 
-def connect_readonly(path: Path, immutable: bool, busy_timeout_s: float = 1.0) -> sqlite3.Connection:
+def connect_readonly(
+    path: Path, immutable: bool, busy_timeout_s: float = 1.0
+) -> sqlite3.Connection:
     """A hardened read-only connection. Raises sqlite3.Error if the file is missing."""
     conn = sqlite3.connect(
         database_uri(path, immutable),
@@ -183,13 +189,13 @@ class Database:
 
     async def _run(self, slot: _Slot, sql: str, params: Sequence[object]) -> list[Row]:
         try:
-            return list(await slot.conn.execute_fetchall(sql, params))
+            return cast("list[Row]", await slot.conn.execute_fetchall(sql, params))
         except sqlite3.OperationalError as error:
             if "decode" not in str(error):
                 raise
         slot.conn.text_factory = _lenient_text  # TEXT that is not UTF-8: replace, stay valid JSON
         try:
-            return list(await slot.conn.execute_fetchall(sql, params))
+            return cast("list[Row]", await slot.conn.execute_fetchall(sql, params))
         finally:
             slot.conn.text_factory = str
 
@@ -218,7 +224,9 @@ class Database:
         if "too many SQL variables" in message or "too big" in message or "too long" in message:
             return ProblemError(400, f"The request is too large for SQLite: {message}")
         if "not authorized" in message or "authorization denied" in message:
-            return ProblemError(403, f"SQLite refused: {message}. sqlapi is read-only.", kind="read-only")
+            return ProblemError(
+                403, f"SQLite refused: {message}. sqlapi is read-only.", kind="read-only"
+            )
         if "locked" in message or "busy" in message:
             return Unavailable(f"The database is busy: {message}. Try again.")
         return Unavailable(f"The database could not be read: {message}")

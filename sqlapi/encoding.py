@@ -43,7 +43,9 @@ def _as_boolean(value: object) -> object:
     return bool(value) if type(value) is int and value in (0, 1) else value
 
 
-def value_converter(columns: Sequence[Column], ints_as_strings: bool) -> Callable[[Row], Row] | None:
+def value_converter(
+    columns: Sequence[Column], ints_as_strings: bool
+) -> Callable[[Row], Row] | None:
     """A per-row conversion for boolean columns and `_ints=string`, or None when rows pass as is."""
     booleans = [i for i, c in enumerate(columns) if c.json_type == "boolean"]
     if not booleans and not ints_as_strings:

@@ -10,7 +10,9 @@ PROBLEM_TYPE_BASE = "urn:sqlapi:problem:"
 class ProblemError(Exception):
     """Raise anywhere; one handler turns it into a problem response."""
 
-    def __init__(self, status: int, detail: str, *, kind: str | None = None, **extra: object) -> None:
+    def __init__(
+        self, status: int, detail: str, *, kind: str | None = None, **extra: object
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.title = HTTPStatus(status).phrase
@@ -28,12 +30,12 @@ class ProblemError(Exception):
         }
 
 
-def bad_request(detail: str, **extra: object) -> ProblemError:
-    return ProblemError(400, detail, **extra)
+def bad_request(detail: str, *, kind: str | None = None, **extra: object) -> ProblemError:
+    return ProblemError(400, detail, kind=kind, **extra)
 
 
-def not_found(detail: str, **extra: object) -> ProblemError:
-    return ProblemError(404, detail, **extra)
+def not_found(detail: str, *, kind: str | None = None, **extra: object) -> ProblemError:
+    return ProblemError(404, detail, kind=kind, **extra)
 
 
 class QueryTimeout(ProblemError):

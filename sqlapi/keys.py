@@ -35,7 +35,11 @@ def _tag(value: Value) -> object:
 
 
 def _untag(item: object) -> Value:
-    if item is None or isinstance(item, str) or (isinstance(item, int) and not isinstance(item, bool)):
+    if (
+        item is None
+        or isinstance(item, str)
+        or (isinstance(item, int) and not isinstance(item, bool))
+    ):
         return item
     if isinstance(item, dict) and len(item) == 1:
         ((tag, payload),) = item.items()
@@ -113,7 +117,7 @@ def _key_text(value: object) -> str:
 
 
 def encode_row_key(values: Sequence[object]) -> str:
-    """The `{pk}` path segment for a row: the value itself, or tilde-encoded values joined by `,`."""
+    """The `{pk}` path segment: the value itself, or tilde-encoded values joined by `,`."""
     if len(values) == 1:
         return _key_text(values[0])
     return ",".join(tilde_encode(_key_text(v)) for v in values)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlapi.errors import ProblemError, bad_request
-from sqlapi.keys import Cursor, CursorError, Value, decode_cursor, split_row_key
+from sqlapi.keys import CursorError, Value, decode_cursor, split_row_key
 from sqlapi.query import OPERATORS, Filter, Operator, RowsRequest, SortKey, cursor_scope, ordering
 from sqlapi.schema import Column, Table
 
@@ -80,7 +80,9 @@ def parse_int(value: str, parameter: str, low: int = INT64[0], high: int = INT64
         raise bad_request(f"{parameter} must be an integer, not {value[:100]!r}")
     number = int(value)
     if not low <= number <= high:
-        raise bad_request(f"{parameter} must be between {low} and {high}", minimum=low, maximum=high)
+        raise bad_request(
+            f"{parameter} must be between {low} and {high}", minimum=low, maximum=high
+        )
     return number
 
 
@@ -127,7 +129,9 @@ def parse_filter(table: Table, key: str, values: list[str]) -> list[Filter]:
         if op not in OPERATORS:
             if table.column(name) is not None:
                 raise bad_request(
-                    f"{key}: unknown operator {op!r}", kind="unknown-operator", allowed=list(OPERATORS)
+                    f"{key}: unknown operator {op!r}",
+                    kind="unknown-operator",
+                    allowed=list(OPERATORS),
                 )
             op = "exact"
             name = key
@@ -227,7 +231,9 @@ def parse_rows(
         filters.extend(parse_filter(table, key, values))
 
     select_arg = args.get("_select")
-    select = [c for c, _ in _names(table, select_arg, "_select")] if select_arg else list(table.columns)
+    select = (
+        [c for c, _ in _names(table, select_arg, "_select")] if select_arg else list(table.columns)
+    )
     if not select:
         raise bad_request("_select names no column", allowed=_allowed(table))
     sort = [SortKey(c, d) for c, d in _names(table, args.get("_sort", []), "_sort")]
@@ -255,7 +261,9 @@ def parse_rows(
 
     search = _single(args, "_search")
     if search is not None and table.fts is None:
-        raise bad_request(f"{table.kind} {table.name!r} has no full-text index; _search is unavailable")
+        raise bad_request(
+            f"{table.kind} {table.name!r} has no full-text index; _search is unavailable"
+        )
     if search is not None and not search.split():
         search = None
 
@@ -286,4 +294,6 @@ def parse_row_key(table: Table, segment: str) -> tuple[Value, ...]:
         parts = split_row_key(segment, len(columns))
     except ValueError as error:
         raise bad_request(f"row key {segment!r}: {error}") from error
-    return tuple(convert(c, part, f"key column {c.name!r}") for c, part in zip(columns, parts, strict=True))
+    return tuple(
+        convert(c, part, f"key column {c.name!r}") for c, part in zip(columns, parts, strict=True)
+    )

@@ -134,7 +134,9 @@ def search_clause(where: _Where, table: Table, text: str) -> None:
     if table.fts.key is None:
         where.add(f"{fts} MATCH ?", phrases)
     else:
-        where.add(f"{quote(table.fts.key)} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?)", phrases)
+        where.add(
+            f"{quote(table.fts.key)} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?)", phrases
+        )
 
 
 def after_clause(terms: Sequence[tuple[str, bool, bool]], values: Sequence[Value]) -> Query:
@@ -152,19 +154,25 @@ def after_clause(terms: Sequence[tuple[str, bool, bool]], values: Sequence[Value
             return Query(f"{exprs[0]} {op} ?", (values[0],))
         marks = ", ".join("?" * len(values))
         return Query(f"({', '.join(exprs)}) {op} ({marks})", tuple(values))
-    sql, params = "", []
+    sql, params = "", list[Value]()
     for (expr, desc, nullable), value in reversed(list(zip(terms, values, strict=True))):
+        after_params: list[Value] = []
+        equal_params: list[Value] = []
         if value is None:
-            after, after_params = ("0" if desc else f"{expr} IS NOT NULL"), []
-            equal, equal_params = f"{expr} IS NULL", []
+            after = "0" if desc else f"{expr} IS NOT NULL"
+            equal = f"{expr} IS NULL"
         else:
-            after = f"({expr} < ? OR {expr} IS NULL)" if desc and nullable else f"{expr} {'<' if desc else '>'} ?"
+            after = (
+                f"({expr} < ? OR {expr} IS NULL)"
+                if desc and nullable
+                else f"{expr} {'<' if desc else '>'} ?"
+            )
             after_params, equal, equal_params = [value], f"{expr} = ?", [value]
         if sql:
             sql = f"({after} OR ({equal} AND {sql}))"
             params = [*after_params, *equal_params, *params]
         else:
-            sql, params = after, after_params
+            sql, params = after, list(after_params)
     return Query(sql, tuple(params))
 
 
@@ -180,7 +188,9 @@ def _where(request: RowsRequest) -> _Where:
 def _order_by(order: Sequence[SortKey]) -> str:
     if not order:
         return ""
-    return " ORDER BY " + ", ".join(quote(k.column.name) + (" DESC" if k.descending else "") for k in order)
+    return " ORDER BY " + ", ".join(
+        quote(k.column.name) + (" DESC" if k.descending else "") for k in order
+    )
 
 
 def _limit(fetch: int | None, offset: int) -> tuple[str, tuple[Value, ...]]:
@@ -222,7 +232,9 @@ def build_rows_query(request: RowsRequest) -> RowsQuery:
 
 def build_count_query(request: RowsRequest) -> Query:
     where = _where(request)
-    return Query(f"SELECT count(*) FROM {quote(request.table.name)}{where.sql()}", tuple(where.params))
+    return Query(
+        f"SELECT count(*) FROM {quote(request.table.name)}{where.sql()}", tuple(where.params)
+    )
 
 
 def build_row_query(table: Table, key: Sequence[Value]) -> Query:
@@ -268,5 +280,9 @@ def split_page(
     rows = fetched[: request.limit]
     if query.keyset:
         return rows, Cursor(key=tuple(rows[-1][i] for i in query.key_positions))
-    start = request.after.offset if request.after and request.after.offset is not None else request.offset
+    start = (
+        request.after.offset
+        if request.after and request.after.offset is not None
+        else request.offset
+    )
     return rows, Cursor(offset=(start or 0) + request.limit)

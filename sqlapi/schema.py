@@ -105,7 +105,11 @@ class ForeignKey:
     references: tuple[str | None, ...]
 
     def describe(self) -> dict[str, object]:
-        return {"columns": list(self.columns), "table": self.table, "references": list(self.references)}
+        return {
+            "columns": list(self.columns),
+            "table": self.table,
+            "references": list(self.references),
+        }
 
 
 @dataclass(frozen=True)
@@ -236,10 +240,14 @@ def _rows(conn: sqlite3.Connection, sql: str, *params: object) -> list[sqlite3.R
 
 
 def _columns(conn: sqlite3.Connection, name: str, without_rowid: bool) -> list[Column]:
-    infos = [r for r in _rows(conn, "SELECT * FROM pragma_table_xinfo(?)", name) if r["hidden"] != 1]
+    infos = [
+        r for r in _rows(conn, "SELECT * FROM pragma_table_xinfo(?)", name) if r["hidden"] != 1
+    ]
     pk_infos = [r for r in infos if r["pk"]]
     rowid_alias = (
-        not without_rowid and len(pk_infos) == 1 and (pk_infos[0]["type"] or "").upper() == "INTEGER"
+        not without_rowid
+        and len(pk_infos) == 1
+        and (pk_infos[0]["type"] or "").upper() == "INTEGER"
     )
     columns = []
     for info in infos:
@@ -323,7 +331,9 @@ def introspect(conn: sqlite3.Connection) -> Schema:
             columns = _columns(conn, name, without_rowid)
         except sqlite3.Error:
             continue  # a broken view or a virtual table of a missing module: leave it out
-        primary_key = tuple(c.name for c in sorted(columns, key=lambda c: c.primary_key) if c.primary_key)
+        primary_key = tuple(
+            c.name for c in sorted(columns, key=lambda c: c.primary_key) if c.primary_key
+        )
         if not is_view and not primary_key and not without_rowid:
             rowid = _rowid_column(columns)
             if rowid is not None:

@@ -23,7 +23,9 @@ def edge_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     before, listing = sha256(path), sorted(p.name for p in path.parent.iterdir())
     yield path
     assert sha256(path) == before, "the database file changed"
-    assert sorted(p.name for p in path.parent.iterdir()) == listing, "a file appeared beside the database"
+    assert sorted(p.name for p in path.parent.iterdir()) == listing, (
+        "a file appeared beside the database"
+    )
 
 
 @pytest.fixture(scope="session")

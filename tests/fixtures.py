@@ -55,20 +55,40 @@ def build_edge_db(path: Path) -> Path:
     conn.execute("DROP TABLE gone")
     for i, name in enumerate(WEIRD_NAMES):
         q = '"' + name.replace('"', '""') + '"'
-        conn.execute(f"CREATE TABLE {q} (id INTEGER PRIMARY KEY, {q} TEXT, \"col {i}\" INTEGER)")
-        conn.executemany(f"INSERT INTO {q} VALUES (?, ?, ?)", [(j, f"{name}-{j}", j * 10) for j in range(1, 6)])
+        conn.execute(f'CREATE TABLE {q} (id INTEGER PRIMARY KEY, {q} TEXT, "col {i}" INTEGER)')
+        conn.executemany(
+            f"INSERT INTO {q} VALUES (?, ?, ?)", [(j, f"{name}-{j}", j * 10) for j in range(1, 6)]
+        )
     conn.executemany(
         "INSERT INTO plain VALUES (?, ?, ?)",
-        [("alpha", 1.5, 1), ("beta", None, 2), (None, 2.5, 2), ("gamma", 1.5, None), ("100%_off", 3.0, 5)],
+        [
+            ("alpha", 1.5, 1),
+            ("beta", None, 2),
+            (None, 2.5, 2),
+            ("gamma", 1.5, None),
+            ("100%_off", 3.0, 5),
+        ],
     )
-    conn.executemany("INSERT INTO shadowed VALUES (?, ?, ?, ?)", [("r1", "o1", "x1", 1), ("r2", "o2", "x2", 2)])
+    conn.executemany(
+        "INSERT INTO shadowed VALUES (?, ?, ?, ?)", [("r1", "o1", "x1", 1), ("r2", "o2", "x2", 2)]
+    )
     conn.executemany(
         "INSERT INTO compound VALUES (?, ?, ?)",
-        [("a,b", 1, "comma"), ("a~b", 2, "tilde"), ("x", 1, None), ("x", 2, "two"), ("ü/v", 3, "slash")],
+        [
+            ("a,b", 1, "comma"),
+            ("a~b", 2, "tilde"),
+            ("x", 1, None),
+            ("x", 2, "two"),
+            ("ü/v", 3, "slash"),
+        ],
     )
     conn.executemany(
         "INSERT INTO strict_t VALUES (?, ?, ?, ?, ?, ?)",
-        [(1, 10, 1.25, "t", b"\x00\x01", 5), (2, None, None, None, None, "text"), (3, -7, 0.5, "u", b"", 2.5)],
+        [
+            (1, 10, 1.25, "t", b"\x00\x01", 5),
+            (2, None, None, None, None, "text"),
+            (3, -7, 0.5, "u", b"", 2.5),
+        ],
     )
     conn.executemany("INSERT INTO gen (id, a) VALUES (?, ?)", [(1, 1), (2, 5), (3, None)])
     conn.executemany(
@@ -80,13 +100,21 @@ def build_edge_db(path: Path) -> Path:
             (4, 42, -0.0, "", b"abc", None, 1, "2020-02-29"),
         ],
     )
-    conn.execute('INSERT INTO "values" (id, txt) VALUES (5, CAST(x\'41ff42\' AS TEXT))')  # not UTF-8
+    conn.execute(
+        "INSERT INTO \"values\" (id, txt) VALUES (5, CAST(x'41ff42' AS TEXT))"
+    )  # not UTF-8
     conn.executemany(
         "INSERT INTO docs VALUES (?, ?)",
-        [(1, "the quick brown fox"), (2, "jumps over the lazy dog"), (3, 'a "quoted" fox; DROP TABLE docs')],
+        [
+            (1, "the quick brown fox"),
+            (2, "jumps over the lazy dog"),
+            (3, 'a "quoted" fox; DROP TABLE docs'),
+        ],
     )
     conn.execute("INSERT INTO docs_fts(docs_fts) VALUES ('rebuild')")
-    conn.executemany("INSERT INTO notes VALUES (?, ?)", [("first", "hello world"), ("second", "goodbye world")])
+    conn.executemany(
+        "INSERT INTO notes VALUES (?, ?)", [("first", "hello world"), ("second", "goodbye world")]
+    )
     conn.commit()
     conn.close()
     return path

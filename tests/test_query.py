@@ -36,26 +36,37 @@ def test_quote_doubles_quotes_and_keeps_everything_else() -> None:
     pick=st.integers(0, 24),
 )
 def test_after_clause_returns_exactly_the_rows_after_the_cursor(
-    rows: list[tuple[int | None, ...]], directions: list[bool], order: list[str], width: int, pick: int
+    rows: list[tuple[int | None, ...]],
+    directions: list[bool],
+    order: list[str],
+    width: int,
+    pick: int,
 ) -> None:
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b INTEGER, c INTEGER)")
     conn.executemany("INSERT INTO t (a, b, c) VALUES (?, ?, ?)", rows)
     names = [*order[:width], "id"]
     descending = [*directions[:width], False]
-    order_by = ", ".join(f"{n} {'DESC' if d else 'ASC'}" for n, d in zip(names, descending, strict=True))
+    order_by = ", ".join(
+        f"{n} {'DESC' if d else 'ASC'}" for n, d in zip(names, descending, strict=True)
+    )
     full = conn.execute(f"SELECT {', '.join(names)} FROM t ORDER BY {order_by}").fetchall()
     position = pick % len(full)
     terms = [(n, d, n != "id") for n, d in zip(names, descending, strict=True)]
     after = after_clause(terms, full[position])
-    got = conn.execute(f"SELECT {', '.join(names)} FROM t WHERE {after.sql} ORDER BY {order_by}", after.params)
+    got = conn.execute(
+        f"SELECT {', '.join(names)} FROM t WHERE {after.sql} ORDER BY {order_by}", after.params
+    )
     assert got.fetchall() == full[position + 1 :]
 
 
 def _books() -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:")
     conn.execute('CREATE TABLE "my books" (id INTEGER PRIMARY KEY, "ti""tle" TEXT, year INTEGER)')
-    conn.executemany('INSERT INTO "my books" VALUES (?, ?, ?)', [(1, "a%b", 2000), (2, "a_b", None), (3, "axb", 1999)])
+    conn.executemany(
+        'INSERT INTO "my books" VALUES (?, ?, ?)',
+        [(1, "a%b", 2000), (2, "a_b", None), (3, "axb", 1999)],
+    )
     return conn
 
 
@@ -72,7 +83,9 @@ def test_rows_query_quotes_names_and_binds_every_value() -> None:
     )
     query = build_rows_query(request)
     assert "%" not in query.sql and "1990" not in query.sql
-    assert conn.execute(query.sql, query.params).fetchall() == [("a%b", 2000, 1)]  # % matched literally
+    assert conn.execute(query.sql, query.params).fetchall() == [
+        ("a%b", 2000, 1)
+    ]  # % matched literally
     count = build_count_query(request)
     assert conn.execute(count.sql, count.params).fetchone() == (1,)
 
@@ -80,7 +93,9 @@ def test_rows_query_quotes_names_and_binds_every_value() -> None:
 def test_next_page_query_uses_the_key_not_offset() -> None:
     conn = _books()
     table = introspect(conn).tables[0]
-    query = build_rows_query(RowsRequest(table=table, select=table.columns, limit=1, after=Cursor(key=(1,))))
+    query = build_rows_query(
+        RowsRequest(table=table, select=table.columns, limit=1, after=Cursor(key=(1,)))
+    )
     assert "OFFSET ?" in query.sql and query.params[-1] == 0
     assert '"id" > ?' in query.sql
     plan = " ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + query.sql, query.params))

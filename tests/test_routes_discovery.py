@@ -8,7 +8,9 @@ from tests.fixtures import WEIRD_NAMES, LiveApp
 def test_api_names_the_database_its_tables_and_views(sample: LiveApp) -> None:
     body = sample.json("/api")
     assert body["database"]["name"] == "sample.db"
-    assert {"books", "authors", "loans", "members", "book_genres"} <= set(body["database"]["tables"])
+    assert {"books", "authors", "loans", "members", "book_genres"} <= set(
+        body["database"]["tables"]
+    )
     assert body["database"]["views"] == ["books_with_authors", "popular_books"]
     assert body["database"]["sqlite_version"].count(".") == 2
     assert body["links"]["tables"] == "/api/tables"
@@ -30,7 +32,9 @@ def test_table_detail_has_columns_keys_indexes_and_exact_count(sample: LiveApp) 
         "name": "id", "type": "INTEGER", "json_type": "integer",
         "nullable": False, "primary_key": 1, "generated": False,
     }  # fmt: skip
-    assert {"columns": ["author_id"], "table": "authors", "references": ["id"]} in books["foreign_keys"]
+    assert {"columns": ["author_id"], "table": "authors", "references": ["id"]} in books[
+        "foreign_keys"
+    ]
     assert {"name": "books_year", "columns": ["year"], "unique": False} in books["indexes"]
     assert books["fts"] == {"table": "books_fts", "columns": ["title", "description"]}
     loans = sample.json("/api/tables/loans")
@@ -41,7 +45,13 @@ def test_weird_table_names_are_all_browsable(edge: LiveApp) -> None:
     for name in WEIRD_NAMES:
         detail = edge.json("/api/tables/" + quote(name, safe=""))
         assert detail["name"] == name and detail["count"] == 5
-        rows = edge.json("/api/tables/" + quote(name, safe="") + "/rows?" + quote(name, safe="") + "__endswith=-3")
+        rows = edge.json(
+            "/api/tables/"
+            + quote(name, safe="")
+            + "/rows?"
+            + quote(name, safe="")
+            + "__endswith=-3"
+        )
         assert rows["rows"] == [{"id": 3, name: f"{name}-3", f"col {WEIRD_NAMES.index(name)}": 30}]
 
 
@@ -55,7 +65,14 @@ def test_unknown_table_is_a_404_problem_that_lists_nothing(sample: LiveApp) -> N
 
 
 def test_internal_and_shadow_tables_are_not_reachable(edge: LiveApp) -> None:
-    for name in ["sqlite_schema", "sqlite_master", "docs_fts_data", "docs_fts_idx", "notes_content", "broken"]:
+    for name in [
+        "sqlite_schema",
+        "sqlite_master",
+        "docs_fts_data",
+        "docs_fts_idx",
+        "notes_content",
+        "broken",
+    ]:
         assert edge.get(f"/api/tables/{name}/rows").status == 404
 
 

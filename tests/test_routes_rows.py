@@ -80,15 +80,16 @@ def test_deep_keyset_page_matches_sqlite_and_offset(sample: LiveApp) -> None:
     first = sample.json("/api/tables/books/rows?_limit=1000&_select=id")
     deep = sample.json(first["next_url"].replace("_limit=1000", "_limit=5"))
     assert [r["id"] for r in deep["rows"]] == [1001, 1002, 1003, 1004, 1005]
-    assert [r["id"] for r in rows(sample, "/api/tables/books/rows?_offset=1000&_limit=5&_select=id")] == [
-        1001, 1002, 1003, 1004, 1005,
-    ]  # fmt: skip
+    by_offset = rows(sample, "/api/tables/books/rows?_offset=1000&_limit=5&_select=id")
+    assert [r["id"] for r in by_offset] == [1001, 1002, 1003, 1004, 1005]
 
 
 def test_count_is_exact_and_respects_filters(sample: LiveApp) -> None:
     body = sample.json("/api/tables/books/rows?year__gte=2000&_count=true&_limit=1")
     conn = sqlite3.connect(Path(__file__).parents[1] / "sqlapi" / "sample.db")
-    assert body["count"] == conn.execute("SELECT count(*) FROM books WHERE year >= 2000").fetchone()[0]
+    assert (
+        body["count"] == conn.execute("SELECT count(*) FROM books WHERE year >= 2000").fetchone()[0]
+    )
     assert "count" not in sample.json("/api/tables/books/rows?_limit=1")
 
 
@@ -96,7 +97,9 @@ def test_full_text_search_on_content_table_and_fts_table(edge: LiveApp) -> None:
     assert [r["id"] for r in rows(edge, "/api/tables/docs/rows?_search=fox")] == [1, 3]
     assert [r["id"] for r in rows(edge, '/api/tables/docs/rows?_search="quoted" DROP')] == [3]
     assert [r["title"] for r in rows(edge, "/api/tables/notes/rows?_search=goodbye")] == ["second"]
-    assert rows(edge, "/api/tables/docs/rows?_search=AND OR NOT (") == []  # FTS syntax is quoted away
+    assert (
+        rows(edge, "/api/tables/docs/rows?_search=AND OR NOT (") == []
+    )  # FTS syntax is quoted away
     assert "full-text" in problem(edge, "/api/tables/plain/rows?_search=x")["detail"]
 
 
@@ -121,7 +124,9 @@ def test_values_are_exact_json(edge: LiveApp) -> None:
 
 def test_ints_as_strings_only_beyond_the_safe_range(edge: LiveApp) -> None:
     by_id = {r["id"]: r for r in rows(edge, "/api/tables/values/rows?_ints=string")}
-    assert by_id[1]["big"] == str(BIG) and by_id[3]["big"] == str(2**53 + 1) and by_id[4]["big"] == 42
+    assert (
+        by_id[1]["big"] == str(BIG) and by_id[3]["big"] == str(2**53 + 1) and by_id[4]["big"] == 42
+    )
 
 
 def test_typed_filters_on_blob_and_boolean_and_big_integers(edge: LiveApp) -> None:
@@ -162,12 +167,19 @@ def test_unknown_column_is_400_listing_allowed_names(sample: LiveApp) -> None:
     body = problem(sample, "/api/tables/authors/rows?nmae=Ada")
     assert body["allowed"] == ["id", "name", "born", "country"]
     assert "nmae" in str(body["detail"])
-    assert problem(sample, "/api/tables/authors/rows?_select=id,nmae")["allowed"] == ["id", "name", "born", "country"]
+    assert problem(sample, "/api/tables/authors/rows?_select=id,nmae")["allowed"] == [
+        "id",
+        "name",
+        "born",
+        "country",
+    ]
 
 
 def test_cursor_from_another_sort_is_refused(sample: LiveApp) -> None:
     cursor = sample.json("/api/tables/books/rows?_limit=1&_sort=year")["next"]
-    assert "different _sort" in str(problem(sample, f"/api/tables/books/rows?_sort=title&_after={cursor}")["detail"])
+    assert "different _sort" in str(
+        problem(sample, f"/api/tables/books/rows?_sort=title&_after={cursor}")["detail"]
+    )
 
 
 def test_one_row_by_single_compound_and_rowid_key(sample: LiveApp, edge: LiveApp) -> None:
@@ -176,13 +188,20 @@ def test_one_row_by_single_compound_and_rowid_key(sample: LiveApp, edge: LiveApp
     assert edge.json("/api/tables/compound/rows/a~2Cb,1")["row"]["note"] == "comma"
     assert edge.json("/api/tables/compound/rows/a~7Eb,2")["row"]["note"] == "tilde"
     assert edge.json("/api/tables/compound/rows/" + quote("ü~2Fv,3"))["row"]["note"] == "slash"
-    assert edge.json("/api/tables/plain/rows/3")["row"] == {"rowid": 3, "name": None, "score": 2.5, "n": 2}
+    assert edge.json("/api/tables/plain/rows/3")["row"] == {
+        "rowid": 3,
+        "name": None,
+        "score": 2.5,
+        "n": 2,
+    }
     assert edge.json("/api/tables/values/rows/1?_ints=string")["row"]["big"] == str(BIG)
 
 
 def test_one_row_errors(sample: LiveApp, edge: LiveApp) -> None:
     assert "no row" in str(problem(sample, "/api/tables/books/rows/999999", 404)["detail"])
-    assert "no primary key" in str(problem(sample, "/api/tables/books_with_authors/rows/1", 404)["detail"])
+    assert "no primary key" in str(
+        problem(sample, "/api/tables/books_with_authors/rows/1", 404)["detail"]
+    )
     assert "integer" in str(problem(sample, "/api/tables/books/rows/abc")["detail"])
     assert "2 parts" in str(problem(sample, "/api/tables/book_genres/rows/1")["detail"])
     assert problem(sample, "/api/tables/books/rows/1?title=x")["status"] == 400

@@ -33,7 +33,9 @@ def prop_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("prop") / "prop.db"
     conn = sqlite3.connect(path)
     conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, i INTEGER, t TEXT, r REAL)")
-    conn.execute("CREATE TABLE pairs (k1 TEXT, k2 INTEGER, v INTEGER, PRIMARY KEY (k1, k2)) WITHOUT ROWID")
+    conn.execute(
+        "CREATE TABLE pairs (k1 TEXT, k2 INTEGER, v INTEGER, PRIMARY KEY (k1, k2)) WITHOUT ROWID"
+    )
     conn.execute("CREATE VIEW items_view AS SELECT i, t, r FROM items")
     rows = []
     for n in range(45):
@@ -43,7 +45,8 @@ def prop_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         rows.append((i, t, r))
     conn.executemany("INSERT INTO items (i, t, r) VALUES (?, ?, ?)", rows)
     conn.executemany(
-        "INSERT INTO pairs VALUES (?, ?, ?)", [(TEXTS[n % 5], n // 5, None if n % 4 == 0 else n % 3) for n in range(30)]
+        "INSERT INTO pairs VALUES (?, ?, ?)",
+        [(TEXTS[n % 5], n // 5, None if n % 4 == 0 else n % 3) for n in range(30)],
     )
     conn.commit()
     conn.close()
@@ -78,11 +81,17 @@ def requests(draw: st.DrawFn) -> tuple[str, list[tuple[str, str]], dict[str, Any
         elif op in PATTERN_OPS:
             value = draw(st.sampled_from(["a", "%", "_", "b", "ü", "1"]))
         elif op == "in":
-            source = INTS if kind == "int" else REALS if kind == "real" else st.sampled_from(TEXTS[:-1])
+            source = (
+                INTS if kind == "int" else REALS if kind == "real" else st.sampled_from(TEXTS[:-1])
+            )
             value = ",".join(draw(st.lists(source, min_size=1, max_size=3)))
         else:
-            value = draw(INTS if kind == "int" else REALS if kind == "real" else st.sampled_from(TEXTS))
-        params.append((column if op == "exact" and draw(st.booleans()) else f"{column}__{op}", value))
+            value = draw(
+                INTS if kind == "int" else REALS if kind == "real" else st.sampled_from(TEXTS)
+            )
+        params.append(
+            (column if op == "exact" and draw(st.booleans()) else f"{column}__{op}", value)
+        )
         spec["filters"].append((column, op, value))
     sort = draw(st.lists(st.sampled_from(names), unique=True, max_size=3))
     sort_spec = [(c, draw(st.booleans())) for c in sort]
@@ -133,7 +142,14 @@ def oracle(prop_db: Path, table: str, spec: dict[str, Any]) -> list[list[object]
                 where.append(f"{col} IN ({','.join('?' * len(items))})")
                 params += items
             else:
-                sql_op = {"exact": "=", "not": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
+                sql_op = {
+                    "exact": "=",
+                    "not": "<>",
+                    "gt": ">",
+                    "gte": ">=",
+                    "lt": "<",
+                    "lte": "<=",
+                }[op]
                 where.append(f"{col} {sql_op} ?")
                 params.append(_typed(kind, value))
         except ValueError:
@@ -152,8 +168,10 @@ def oracle(prop_db: Path, table: str, spec: dict[str, Any]) -> list[list[object]
         conn.close()
 
 
-def follow(live: LiveApp, table: str, params: list[tuple[str, str]]) -> tuple[int, list[list[object]]]:
-    url = f"/api/tables/{table}/rows?" + urlencode(params + [("_shape", "arrays")])
+def follow(
+    live: LiveApp, table: str, params: list[tuple[str, str]]
+) -> tuple[int, list[list[object]]]:
+    url = f"/api/tables/{table}/rows?" + urlencode([*params, ("_shape", "arrays")])
     rows: list[list[object]] = []
     for _ in range(200):
         response = live.get(url)
@@ -169,7 +187,9 @@ def follow(live: LiveApp, table: str, params: list[tuple[str, str]]) -> tuple[in
     raise AssertionError("next never ended")
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(requests())
 def test_following_next_returns_exactly_the_oracle_rows(
     live: LiveApp, prop_db: Path, case: tuple[str, list[tuple[str, str]], dict[str, Any]]
@@ -183,6 +203,8 @@ def test_following_next_returns_exactly_the_oracle_rows(
     assert status == 200, params
     if table == "items_view" and not spec["sort"]:
         key = repr
-        assert sorted(rows, key=key) == sorted(expected, key=key)  # a view without _sort has no defined order
+        assert sorted(rows, key=key) == sorted(
+            expected, key=key
+        )  # a view without _sort has no defined order
     else:
         assert rows == expected

@@ -16,7 +16,16 @@ def test_exposes_tables_and_views_but_not_internal_or_shadow_tables(edge_path: P
     assert {"plain_view", "slow"} <= names
     assert set(WEIRD_NAMES) <= names
     assert not any(n.startswith("sqlite_") for n in names)
-    assert not {"docs_fts_data", "docs_fts_idx", "docs_fts_config", "docs_fts_docsize", "notes_content"} & names
+    assert (
+        not {
+            "docs_fts_data",
+            "docs_fts_idx",
+            "docs_fts_config",
+            "docs_fts_docsize",
+            "notes_content",
+        }
+        & names
+    )
 
 
 def test_broken_view_is_left_out_rather_than_served_as_an_error(edge_path: Path) -> None:
@@ -40,7 +49,11 @@ def test_fts_hidden_columns_are_not_columns_and_fts_is_linked(edge_path: Path) -
 
 def test_keys_rowid_compound_and_shadowed_rowid(edge_path: Path) -> None:
     schema = load_schema(edge_path, False)
-    plain, compound, shadowed = schema.table("plain"), schema.table("compound"), schema.table("shadowed")
+    plain, compound, shadowed = (
+        schema.table("plain"),
+        schema.table("compound"),
+        schema.table("shadowed"),
+    )
     assert plain is not None and compound is not None and shadowed is not None
     assert plain.primary_key == ("rowid",) and plain.columns[0].is_rowid
     assert compound.primary_key == ("a", "b") and compound.without_rowid
@@ -57,7 +70,14 @@ def test_lookup_folds_ascii_case_only_like_sqlite(edge_path: Path) -> None:
 def test_strict_types_and_affinities(edge_path: Path) -> None:
     strict = load_schema(edge_path, False).table("strict_t")
     assert strict is not None and strict.strict
-    assert [c.json_type for c in strict.columns] == ["integer", "integer", "number", "string", "blob", "any"]
+    assert [c.json_type for c in strict.columns] == [
+        "integer",
+        "integer",
+        "number",
+        "string",
+        "blob",
+        "any",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -81,7 +101,9 @@ def test_declared_type_rules(declared: str, affinity: str, json_type: str) -> No
 
 
 def test_fts_options_parsing() -> None:
-    options = parse_fts_options("CREATE VIRTUAL TABLE f USING fts5(a, b, content='my ''t''', content_rowid=\"id\")")
+    options = parse_fts_options(
+        "CREATE VIRTUAL TABLE f USING fts5(a, b, content='my ''t''', content_rowid=\"id\")"
+    )
     assert options == {"module": "fts5", "content": "my 't'", "content_rowid": "id"}
     assert parse_fts_options("CREATE VIRTUAL TABLE r USING rtree(id, x0, x1)") is None
 
@@ -95,4 +117,13 @@ def test_not_a_database_raises_database_error(tmp_path: Path) -> None:
 
 def test_chinook_introspects_every_table(chinook_path: Path) -> None:
     names = {t.name for t in load_schema(chinook_path, True).tables}
-    assert {"Album", "Artist", "Customer", "Employee", "Genre", "Invoice", "InvoiceLine", "Track"} <= names
+    assert {
+        "Album",
+        "Artist",
+        "Customer",
+        "Employee",
+        "Genre",
+        "Invoice",
+        "InvoiceLine",
+        "Track",
+    } <= names

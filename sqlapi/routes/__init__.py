@@ -41,8 +41,10 @@ def gateway() -> Gateway:
     return cast(Gateway, current_app.extensions[_EXTENSION])
 
 
-def respond(document: object, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(dumps(document), status, headers, content_type="application/json")
+def respond(
+    document: object, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(dumps(document), status, dict(headers or {}), content_type="application/json")
 
 
 def install(app: Quart, settings: Settings, schema: Schema, db: Database) -> None:

@@ -25,7 +25,9 @@ async def column_values(table_name: str, column_name: str) -> Response:
     table = g.table(table_name)
     column = find_column(table, column_name, "column")
     scope = values_scope(table, column)
-    rows_request, options = parse_rows(table, request.args.items(multi=True), g.limits, accept=VALUES, scope=scope)
+    rows_request, options = parse_rows(
+        table, request.args.items(multi=True), g.limits, accept=VALUES, scope=scope
+    )
     query = build_values_query(rows_request, column)
     fetched = await g.db.fetch_all(query.sql, query.params)
     page, cursor = split_page(query, rows_request, fetched)
@@ -39,7 +41,9 @@ async def column_values(table_name: str, column_name: str) -> Response:
         "next": token,
         "next_url": next_url(token) if token else None,
     }
-    return respond(document, headers={"Link": f'<{document["next_url"]}>; rel="next"'} if token else None)
+    return respond(
+        document, headers={"Link": f'<{document["next_url"]}>; rel="next"'} if token else None
+    )
 
 
 def table_for_column(name: str, chosen: str | None) -> Table:
@@ -77,4 +81,7 @@ async def data(column_name: str) -> Response:
     rows = document.pop("rows")
     assert isinstance(rows, list)
     document.pop("columns", None)
-    return respond({"table": table.name, "column": column.name, "values": [r[0] for r in rows], **document}, headers=headers)
+    return respond(
+        {"table": table.name, "column": column.name, "values": [r[0] for r in rows], **document},
+        headers=headers,
+    )

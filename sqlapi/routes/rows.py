@@ -30,7 +30,9 @@ def next_url(cursor: str) -> str:
     return quote(request.path) + "?" + urlencode(pairs)
 
 
-async def fetch_page(rows_request: RowsRequest, options: Options) -> tuple[dict[str, object], dict[str, str]]:
+async def fetch_page(
+    rows_request: RowsRequest, options: Options
+) -> tuple[dict[str, object], dict[str, str]]:
     """Run a rows request; the document (rows/next/next_url/count) and its headers."""
     g = gateway()
     query = build_rows_query(rows_request)
@@ -78,7 +80,9 @@ async def row(table_name: str, key: str) -> Response:
     g = gateway()
     table = g.table(table_name)
     if not table.key_columns:
-        raise not_found(f"{table.kind} {table.name!r} has no primary key or rowid, so it has no rows by key")
+        raise not_found(
+            f"{table.kind} {table.name!r} has no primary key or rowid, so it has no rows by key"
+        )
     query = build_row_query(table, parse_row_key(table, key))
     found = await g.db.fetch_one(query.sql, query.params)
     if found is None:

@@ -1,0 +1,122 @@
+"""Read-only by construction, and the time limit."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from sqlapi.config import Settings
+from sqlapi.db import connect_readonly
+from tests.conftest import sha256
+from tests.fixtures import LiveApp
+
+WRITES = [
+    "INSERT INTO plain VALUES ('x', 1, 1)",
+    "UPDATE plain SET n = 0",
+    "DELETE FROM plain",
+    "DROP TABLE plain",
+    "CREATE TABLE evil (x)",
+    "CREATE TEMP TABLE evil (x)",
+    "ALTER TABLE plain ADD COLUMN evil",
+    "ATTACH DATABASE 'evil.db' AS evil",
+    "VACUUM INTO 'evil.db'",
+    "VACUUM",
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA query_only = 0",
+    "PRAGMA writable_schema = ON",
+    "PRAGMA trusted_schema = ON",
+    "SELECT load_extension('/tmp/evil')",
+    "REINDEX",
+    "ANALYZE",
+    "BEGIN IMMEDIATE",
+]
+
+
+@pytest.mark.parametrize("sql", WRITES)
+def test_connections_refuse_every_write(edge_path: Path, sql: str) -> None:
+    conn = connect_readonly(edge_path, immutable=False)
+    try:
+        with pytest.raises(sqlite3.DatabaseError):
+            conn.execute(sql)
+    finally:
+        conn.close()
+    assert not (edge_path.parent / "evil.db").exists()
+
+
+def test_reads_fts_and_recursive_ctes_are_allowed(edge_path: Path) -> None:
+    conn = connect_readonly(edge_path, immutable=False)
+    assert conn.execute("SELECT rowid FROM docs_fts WHERE docs_fts MATCH 'fox'").fetchall() == [
+        (1,),
+        (3,),
+    ]
+    assert conn.execute(
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c LIMIT 3) SELECT sum(x) FROM c"
+    ).fetchone() == (6,)
+    conn.close()
+
+
+def test_a_missing_file_is_never_created(tmp_path: Path) -> None:
+    with pytest.raises(sqlite3.OperationalError):
+        connect_readonly(tmp_path / "missing.db", immutable=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _wal_db(path: Path) -> Path:
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.executemany("INSERT INTO t (v) VALUES (?)", [("a",), ("b",)])
+    conn.commit()
+    conn.close()
+    return path
+
+
+def test_wal_database_bytes_unchanged_after_serving(tmp_path: Path) -> None:
+    path = _wal_db(tmp_path / "wal.db")
+    before = sha256(path)
+    live = LiveApp(Settings(database=path))
+    assert [r["v"] for r in live.json("/api/tables/t/rows")["rows"]] == ["a", "b"]
+    live.close()
+    assert sha256(path) == before
+
+
+def test_immutable_opens_create_nothing_even_for_wal(tmp_path: Path) -> None:
+    path = _wal_db(tmp_path / "wal.db")
+    live = LiveApp(Settings(database=path, immutable=True))
+    assert live.json("/api/tables/t/rows?_count=true")["count"] == 2
+    live.close()
+    assert [p.name for p in tmp_path.iterdir()] == ["wal.db"]
+
+
+def test_slow_query_is_interrupted_and_the_server_stays_responsive(edge_path: Path) -> None:
+    live = LiveApp(Settings(database=edge_path, time_limit_ms=300, pool_size=2))
+
+    async def scenario() -> tuple[int, dict[str, object], list[str]]:
+        finished: list[str] = []
+
+        async def get(url: str, name: str) -> tuple[int, bytes]:
+            response = await live.client.get(url)
+            finished.append(name)
+            return response.status_code, await response.get_data()
+
+        slow = asyncio.ensure_future(get("/api/tables/slow/rows", "slow"))
+        await asyncio.sleep(0.05)
+        await get("/healthz", "health")
+        await get("/api/tables/plain/rows", "rows")
+        status, body = await slow
+        import json
+
+        return status, json.loads(body), finished
+
+    try:
+        status, body, finished = live.run(scenario())
+        assert finished == ["health", "rows", "slow"]  # others answered while the slow query ran
+        assert status == 400
+        assert body["type"] == "urn:sqlapi:problem:time-limit" and body["time_limit_ms"] == 300
+        for _ in range(4):  # the interrupted connections serve the next requests normally
+            assert live.get("/api/tables/plain/rows").status == 200
+    finally:
+        live.close()

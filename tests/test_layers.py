@@ -1,0 +1,59 @@
+"""Imports flow one way (STYLE.md): the pure core imports neither quart nor aiosqlite, and
+only the routes and the app wiring touch the database module."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).parents[1] / "sqlapi"
+PURE = ["schema", "params", "query", "keys", "encoding", "errors"]
+
+
+def imports(module: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(module.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+@pytest.mark.parametrize("name", PURE)
+def test_pure_core_has_no_web_or_async_database_imports(name: str) -> None:
+    found = imports(PACKAGE / f"{name}.py")
+    assert not {
+        m for m in found if m.split(".")[0] in ("quart", "aiosqlite", "hypercorn", "werkzeug")
+    }
+    assert "sqlapi.db" not in found and "sqlapi.routes" not in found
+
+
+def test_only_db_imports_aiosqlite_and_only_routes_and_app_import_db() -> None:
+    for module in PACKAGE.rglob("*.py"):
+        found = imports(module)
+        relative = module.relative_to(PACKAGE).as_posix()
+        if "aiosqlite" in found:
+            assert relative == "db.py"
+        if "sqlapi.db" in found:
+            assert relative in ("app.py", "cli.py") or relative.startswith("routes/"), relative
+
+
+def test_sql_text_is_built_only_in_query_py() -> None:
+    for module in PACKAGE.rglob("*.py"):
+        if module.name in ("query.py",):
+            continue
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.JoinedStr):
+                text = "".join(
+                    v.value
+                    for v in node.values
+                    if isinstance(v, ast.Constant) and isinstance(v.value, str)
+                )
+                assert not any(k in text.upper() for k in ("SELECT ", " FROM ", " WHERE ")), (
+                    module,
+                    text,
+                )
