@@ -7,6 +7,7 @@ name is a 400 listing the allowed ones, never a silently empty result.
 from __future__ import annotations
 
 import base64
+import contextlib
 import binascii
 import math
 import re
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlapi.errors import ProblemError, bad_request
-from sqlapi.keys import CursorError, Value, decode_cursor, split_row_key
+from sqlapi.keys import CursorError, Value, decode_cursor, split_row_key, tilde_decode
 from sqlapi.query import OPERATORS, Filter, Operator, RowsRequest, SortKey, cursor_scope, ordering
 from sqlapi.schema import Column, Table
 
@@ -56,6 +57,9 @@ def _allowed(table: Table) -> list[str]:
 
 def find_column(table: Table, name: str, parameter: str) -> Column:
     column = table.column(name)
+    if column is None and "~" in name:  # a name with "/" in a path segment: a~2Fb
+        with contextlib.suppress(ValueError):
+            column = table.column(tilde_decode(name))
     if column is None:
         raise ProblemError(
             400,

@@ -90,3 +90,25 @@ def test_unknown_path_and_method_are_problems_not_html(sample: LiveApp) -> None:
         return r.status_code, r.headers["content-type"]
 
     assert sample.run(post()) == (405, "application/problem+json")
+
+
+def test_names_with_a_slash_travel_tilde_encoded(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from sqlapi.config import Settings
+
+    path = tmp_path / "slash.db"
+    conn = sqlite3.connect(path)
+    conn.execute('CREATE TABLE "in/out" (id INTEGER PRIMARY KEY, "a/b" TEXT)')
+    conn.execute("INSERT INTO \"in/out\" VALUES (1, 'x/y')")
+    conn.commit()
+    conn.close()
+    live = LiveApp(Settings(database=path))
+    try:
+        (summary,) = live.json("/api/tables")["tables"]
+        assert summary["rows_url"] == "/api/tables/in~2Fout/rows"
+        assert live.json(summary["rows_url"])["rows"] == [{"id": 1, "a/b": "x/y"}]
+        assert live.json("/api/tables/in~2Fout/columns/a~2Fb")["values"] == [{"value": "x/y", "count": 1}]
+        assert live.json("/api/tables/in~2Fout/rows?a/b=x/y")["rows"][0]["id"] == 1
+    finally:
+        live.close()

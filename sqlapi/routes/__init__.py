@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import cast
@@ -12,6 +13,7 @@ from sqlapi.config import Settings
 from sqlapi.db import Database
 from sqlapi.encoding import dumps
 from sqlapi.errors import not_found
+from sqlapi.keys import tilde_decode
 from sqlapi.params import Limits
 from sqlapi.schema import Schema, Table
 
@@ -29,6 +31,9 @@ class Gateway:
 
     def table(self, name: str) -> Table:
         table = self.schema.table(name)
+        if table is None and "~" in name:  # a name with "/" travels tilde-encoded: a~2Fb
+            with contextlib.suppress(ValueError):
+                table = self.schema.table(tilde_decode(name))
         if table is None:
             raise not_found(
                 f"No table or view named {name!r} is exposed. GET /api/tables lists them.",

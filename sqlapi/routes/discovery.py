@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 from quart import Blueprint, Response, redirect
 
+from sqlapi.keys import tilde_encode
 from sqlapi.query import RowsRequest, build_count_query
 from sqlapi.routes import gateway, respond
 
@@ -13,7 +14,8 @@ blueprint = Blueprint("discovery", __name__)
 
 
 def table_url(name: str) -> str:
-    return "/api/tables/" + quote(name, safe="")
+    """A table's URL; "/" cannot travel in a path segment, so such names are tilde-encoded."""
+    return "/api/tables/" + quote(tilde_encode(name) if "/" in name else name, safe="")
 
 
 @blueprint.get("/")
