@@ -7,7 +7,7 @@ import logging
 from quart import Quart, Response
 from werkzeug.exceptions import HTTPException
 
-from sqlapi import db, routes
+from sqlapi import db, openapi, routes
 from sqlapi.config import Settings
 from sqlapi.errors import ProblemError
 from sqlapi.schema import Schema
@@ -25,7 +25,7 @@ def create_app(settings: Settings, schema: Schema | None = None) -> Quart:
     """The app for one database. `schema` may be passed when the caller already introspected."""
     if schema is None:
         schema = db.load_schema(settings.database, settings.immutable)
-    app = Quart("sqlapi")
+    app = Quart("sqlapi", static_folder=None)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     database = db.Database(
         settings.database,
@@ -34,6 +34,7 @@ def create_app(settings: Settings, schema: Schema | None = None) -> Quart:
         time_limit_ms=settings.time_limit_ms,
     )
     routes.install(app, settings, schema, database)
+    openapi.install(app, settings.database.name)
 
     @app.before_serving
     async def open_database() -> None:

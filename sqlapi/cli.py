@@ -160,6 +160,19 @@ def _serve_many(settings: Settings) -> None:
 
 @main.command()
 @DATABASE
+def openapi(database: Path | None) -> None:
+    """Print the OpenAPI document that `serve` would publish, without serving."""
+    from sqlapi.app import create_app
+    from sqlapi.openapi import document
+
+    path = _check_file(database or sample_database())
+    settings = _settings(database=path.resolve())
+    app = create_app(settings, _load(settings))
+    click.echo(json.dumps(document(app), indent=2, ensure_ascii=False))
+
+
+@main.command()
+@DATABASE
 def inspect(database: Path | None) -> None:
     """Print, as JSON, the schema that `serve` would expose."""
     path = _check_file(database or sample_database())

@@ -8,6 +8,7 @@ import hashlib
 import json
 import math
 import re
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -108,6 +109,12 @@ def tilde_decode(text: str) -> str:
         position = match.end()
     raw += text[position:].encode()
     return raw.decode("utf-8")
+
+
+def path_segment(name: str) -> str:
+    """A table or column name as one URL path segment: "/" cannot travel even
+    percent-encoded, so such names are tilde-encoded first."""
+    return urllib.parse.quote(tilde_encode(name) if "/" in name else name, safe="")
 
 
 def _key_text(value: object) -> str:

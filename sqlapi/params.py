@@ -7,8 +7,8 @@ name is a 400 listing the allowed ones, never a silently empty result.
 from __future__ import annotations
 
 import base64
-import contextlib
 import binascii
+import contextlib
 import math
 import re
 from collections.abc import Iterable

@@ -108,7 +108,9 @@ def test_names_with_a_slash_travel_tilde_encoded(tmp_path) -> None:  # type: ign
         (summary,) = live.json("/api/tables")["tables"]
         assert summary["rows_url"] == "/api/tables/in~2Fout/rows"
         assert live.json(summary["rows_url"])["rows"] == [{"id": 1, "a/b": "x/y"}]
-        assert live.json("/api/tables/in~2Fout/columns/a~2Fb")["values"] == [{"value": "x/y", "count": 1}]
+        assert live.json("/api/tables/in~2Fout/columns/a~2Fb")["values"] == [
+            {"value": "x/y", "count": 1}
+        ]
         assert live.json("/api/tables/in~2Fout/rows?a/b=x/y")["rows"][0]["id"] == 1
     finally:
         live.close()

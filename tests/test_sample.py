@@ -10,7 +10,9 @@ ROOT = Path(__file__).parents[1]
 
 
 def test_sample_is_rebuilt_identically_by_the_committed_script(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("build_sample", ROOT / "scripts" / "build_sample.py")
+    spec = importlib.util.spec_from_file_location(
+        "build_sample", ROOT / "scripts" / "build_sample.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -53,9 +53,9 @@ def respond(
 
 
 def install(app: Quart, settings: Settings, schema: Schema, db: Database) -> None:
-    from sqlapi.routes import columns, discovery, health, rows
+    from sqlapi.routes import assets, columns, discovery, health, rows
 
     limits = Limits(default_limit=settings.default_limit, max_limit=settings.max_limit)
     app.extensions[_EXTENSION] = Gateway(settings, schema, db, limits)
-    for module in (discovery, rows, columns, health):
+    for module in (discovery, rows, columns, health, assets):
         app.register_blueprint(module.blueprint)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 from quart import Blueprint, Response, request
+from quart_schema import document_querystring, document_response
 
+from sqlapi import models
 from sqlapi.encoding import value_converter
 from sqlapi.errors import bad_request, not_found
 from sqlapi.keys import encode_cursor
@@ -70,7 +72,14 @@ def table_for_column(name: str, chosen: str | None) -> Table:
 
 
 @blueprint.get("/api/data/<column_name>")
+@document_querystring(models.DataQuery)
+@document_response(models.ColumnData)
 async def data(column_name: str) -> Response:
+    """The values of one column
+
+    From the one exposed table that has the column (plain tables before full-text
+    tables before views); `_table` chooses when several do. Column filters of that
+    table apply too (see its rows path)."""
     g = gateway()
     args = request.args.items(multi=True)
     table = table_for_column(column_name, request.args.get("_table"))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from quart import Blueprint, Response, redirect
+from quart_schema import document_response, hide
 
-from sqlapi.keys import tilde_encode
+from sqlapi import models
+from sqlapi.keys import path_segment
 from sqlapi.query import RowsRequest, build_count_query
 from sqlapi.routes import gateway, respond
 
@@ -14,16 +14,17 @@ blueprint = Blueprint("discovery", __name__)
 
 
 def table_url(name: str) -> str:
-    """A table's URL; "/" cannot travel in a path segment, so such names are tilde-encoded."""
-    return "/api/tables/" + quote(tilde_encode(name) if "/" in name else name, safe="")
+    return "/api/tables/" + path_segment(name)
 
 
 @blueprint.get("/")
+@hide
 async def root() -> Response:
     return redirect("/api")  # type: ignore[return-value]
 
 
 @blueprint.get("/api")
+@document_response(models.ApiIndex)
 async def database() -> Response:
     g = gateway()
     tables = g.schema.tables
@@ -46,6 +47,7 @@ async def database() -> Response:
 
 
 @blueprint.get("/api/tables")
+@document_response(models.TableList)
 async def tables() -> Response:
     listed = []
     for table in gateway().schema.tables:
@@ -57,7 +59,11 @@ async def tables() -> Response:
 
 
 @blueprint.get("/api/tables/<table_name>")
+@document_response(models.TableDetail)
 async def table(table_name: str) -> Response:
+    """One table or view in detail
+
+    Columns, keys, indexes, full-text index and the exact row count."""
     g = gateway()
     found = g.table(table_name)
     query = build_count_query(RowsRequest(table=found, select=found.columns))

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from quart import Blueprint, Response
+from quart_schema import document_response
 
+from sqlapi import models
 from sqlapi.routes import gateway, respond
 
 blueprint = Blueprint("health", __name__)
 
 
 @blueprint.get("/healthz")
+@document_response(models.Health)
 async def healthz() -> Response:
     """200 while the process is up."""
     return respond({"status": "ok"})
 
 
 @blueprint.get("/readyz")
+@document_response(models.Health)
+@document_response(models.Health, 503)
 async def readyz() -> Response:
     """200 once the database is open and introspected, 503 before."""
     if gateway().db.ready:
