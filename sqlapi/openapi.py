@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
-from quart import Quart, Response
+from quart import Quart, Response, request
 from quart_schema import QuartSchema, hide
 from quart_schema.openapi import Info, OpenAPIProvider
 from werkzeug.routing import Rule
@@ -301,6 +301,14 @@ ASSETS = {
 }
 
 
+# The docs pages may load and fetch only from sqlapi itself (ReDoc would otherwise fetch
+# its logo from a CDN); inline scripts and styles are the UI templates'.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
+)
+
+
 def install(app: Quart, database_name: str) -> QuartSchema:
     """Document the app; Swagger UI and ReDoc load their files from /assets, never a CDN."""
     app.config["QUART_SCHEMA_SWAGGER_JS_URL"] = "/assets/swagger-ui-bundle.js"
@@ -312,4 +320,12 @@ def install(app: Quart, database_name: str) -> QuartSchema:
         description="A read-only JSON API over the SQLite database "
         f"`{database_name}`. Every table and view has its own typed paths.",
     )
-    return SqlapiSchema(app, info=info, scalar_ui_path=None)
+    extension = SqlapiSchema(app, info=info, scalar_ui_path=None)
+
+    @app.after_request
+    async def protect_docs(response: Response) -> Response:
+        if request.endpoint in ("swagger_ui", "redoc_ui"):
+            response.headers["Content-Security-Policy"] = DOCS_CSP
+        return response
+
+    return extension

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,19 +14,11 @@ from pathlib import Path
 import pytest
 
 from sqlapi import __version__
-
-SCRIPT = Path(sys.executable).parent / "sqlapi"
-COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "sqlapi"]
+from tests.servers import COMMAND, serving
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*COMMAND, *args], capture_output=True, text=True, timeout=60, cwd=cwd)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], needle: str) -> None:
@@ -80,31 +70,8 @@ def test_directory_and_bad_flag_values_are_one_line(tmp_path: Path) -> None:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    port = free_port()
-    process = subprocess.Popen(
-        [*COMMAND, "serve", "--port", str(port)],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail(
-            "server did not become ready: " + (process.stderr.read() if process.stderr else "")
-        )
-    yield process, port
-    if process.poll() is None:
-        process.kill()
-        process.wait()
+    with serving(cwd=tmp_path) as running:
+        yield running.process, running.port
 
 
 def test_real_server_over_tcp_serves_the_sample_and_stops_cleanly(

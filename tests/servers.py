@@ -1,0 +1,59 @@
+"""Real `sqlapi serve` processes on 127.0.0.1, for end-to-end tests."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SCRIPT = Path(sys.executable).parent / "sqlapi"
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "sqlapi"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, process: subprocess.Popen[str], port: int) -> None:
+        self.process = process
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def serving(*args: str, cwd: Path | None = None) -> Iterator[Server]:
+    """`sqlapi serve ARGS --port P`, ready (GET /readyz is 200) before the body runs."""
+    port = free_port()
+    process = subprocess.Popen(
+        [*COMMAND, "serve", *args, "--port", str(port)],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                ready = f"http://127.0.0.1:{port}/readyz"
+                with urllib.request.urlopen(ready, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    stderr = process.stderr.read() if process.stderr else ""
+                    raise RuntimeError(f"sqlapi serve did not become ready: {stderr}") from None
+                time.sleep(0.1)
+        yield Server(process, port)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

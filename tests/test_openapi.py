@@ -1,0 +1,185 @@
+"""The OpenAPI document, checked by tools nobody here wrote."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from openapi_spec_validator import validate
+
+from sqlapi.db import load_schema
+from sqlapi.models import component_names
+from sqlapi.schema import Table
+from tests.fixtures import WEIRD_NAMES, LiveApp
+from tests.servers import COMMAND, serving
+
+BIN = Path(sys.executable).parent
+
+
+def test_document_validates_for_sample_edge_and_chinook(
+    sample: LiveApp, edge: LiveApp, chinook: LiveApp
+) -> None:
+    for live in (sample, edge, chinook):
+        document = live.json("/openapi.json")
+        assert document["openapi"].startswith("3.")
+        validate(document)
+
+
+def test_every_table_has_its_own_typed_paths(edge: LiveApp) -> None:
+    document = edge.json("/openapi.json")
+    paths = document["paths"]
+    for table in edge.json("/api/tables")["tables"]:
+        rows_path = table["rows_url"]
+        assert rows_path in paths, rows_path
+        assert f"{table['url']}/columns/{{column}}" in paths
+        assert (f"{rows_path}/{{pk}}" in paths) == bool(table["primary_key"])
+        ref = paths[rows_path]["get"]["responses"]["200"]["content"]["application/json"]["schema"][
+            "$ref"
+        ]
+        assert ref.split("/")[-1] in document["components"]["schemas"]
+    operation_ids = [op["operationId"] for item in paths.values() for op in item.values()]
+    assert len(operation_ids) == len(set(operation_ids))
+
+
+def _row_schema(document: dict, table: str) -> dict:  # type: ignore[type-arg]
+    page_ref = document["paths"][f"/api/tables/{table}/rows"]["get"]["responses"]["200"]["content"][
+        "application/json"
+    ]["schema"]["$ref"]
+    page = document["components"]["schemas"][page_ref.split("/")[-1]]
+    row_ref = page["properties"]["rows"]["items"]["anyOf"][0]["$ref"]
+    return document["components"]["schemas"][row_ref.split("/")[-1]]  # type: ignore[no-any-return]
+
+
+def test_row_schemas_follow_declared_column_types(sample: LiveApp, edge: LiveApp) -> None:
+    books = _row_schema(sample.json("/openapi.json"), "books")["properties"]
+    assert books["id"]["anyOf"][0] == {
+        "type": "integer", "format": "int64", "minimum": -(2**63), "maximum": 2**63 - 1
+    }  # fmt: skip
+    assert books["title"]["type"] == "string"
+    assert {"type": "null"} in books["rating"]["anyOf"]  # REAL: NaN/Inf are sent as null
+    assert books["in_print"]["type"] == "boolean"
+    strict = _row_schema(edge.json("/openapi.json"), "strict_t")["properties"]
+    assert strict["b"]["anyOf"][0]["format"] == "byte"
+    assert strict["x"] == {"description": "ANY"}  # any JSON value
+    gen = _row_schema(edge.json("/openapi.json"), "gen")["properties"]
+    assert "generated" in gen["doubled"]["description"]
+
+
+def test_filters_and_reserved_parameters_are_documented_with_types(sample: LiveApp) -> None:
+    operation = sample.json("/openapi.json")["paths"]["/api/tables/books/rows"]["get"]
+    params = {p["name"]: p["schema"] for p in operation["parameters"]}
+    assert params["year__gte"]["format"] == "int64"
+    assert params["rating__lt"] == {"type": "number"}
+    assert params["title__contains"] == {"type": "string"}
+    assert params["author_id__in"]["type"] == "array"
+    assert params["rating__isnull"] == {"type": "boolean"}
+    assert params["_limit"] == {"type": "integer", "minimum": 1, "maximum": 1000}
+    assert "-year" in params["_sort"]["items"]["enum"]
+    assert "_search" in params  # books has an FTS index
+    assert "_search" not in {
+        p["name"]
+        for p in sample.json("/openapi.json")["paths"]["/api/tables/genres/rows"]["get"][
+            "parameters"
+        ]
+    }
+    problem = operation["responses"]["400"]["content"]["application/problem+json"]["schema"]
+    assert problem == {"$ref": "#/components/schemas/Problem"}
+
+
+def test_component_names_are_valid_and_unique_for_any_table_name(edge_path: Path) -> None:
+    tables = list(load_schema(edge_path, False).tables)
+    for name in ["a b", "a_b", "A B", "ä b", "a-b", "AB", "ab", "1", "", "Row", "Page", "表"]:
+        tables.append(Table(name=name, kind="table", columns=(), primary_key=()))
+    names = component_names(tuple(tables))
+    assert len(set(n.lower() for n in names.values())) == len(tables)
+    assert all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", n) for n in names.values())
+    assert {names[n] for n in WEIRD_NAMES} and names["plain"] == "Plain"
+
+
+def test_cli_prints_the_served_document(sample: LiveApp) -> None:
+    result = subprocess.run([*COMMAND, "openapi"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == sample.json("/openapi.json")
+
+
+def test_docs_pages_load_their_assets_from_sqlapi_not_a_cdn(sample: LiveApp) -> None:
+    for page in ("/docs", "/redocs"):
+        response = sample.get(page)
+        assert response.status == 200
+        html = response.body.decode()
+        assert "://" not in html, "an absolute URL (a CDN?) in the served HTML"
+        assets = re.findall(r'(?:src|href)="(/assets/[^"]+)"', html)
+        assert assets
+        for asset in assets:
+            got = sample.get(asset)
+            assert got.status == 200 and len(got.body) > 50_000
+            assert got.content_type.startswith(("text/javascript", "text/css"))
+    assert sample.get("/assets/../pyproject.toml").status == 404
+    assert sample.get("/assets/nothing.js").status == 404
+
+
+CHECKS = [
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+]
+
+
+@pytest.mark.parametrize("database", ["sample", "edge", "chinook"])
+def test_schemathesis_finds_no_failures(database: str, edge_path: Path, chinook_path: Path) -> None:
+    args = {
+        "sample": [],
+        "edge": [str(edge_path), "--time-limit-ms", "200"],
+        "chinook": [str(chinook_path)],
+    }
+    with serving(*args[database]) as server:
+        command = [
+            str(BIN / "schemathesis"), "run", f"{server.url}/openapi.json",
+            "--checks", ",".join(CHECKS), "--max-examples", "5", "--seed", "20261124",
+            "--phases", "coverage,fuzzing,stateful", "--no-color",
+        ]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    summary = result.stdout[-3000:]
+    assert result.returncode == 0, summary
+    assert re.search(r"\d+ generated, \d+ passed", summary), summary
+
+
+def test_a_generated_client_lists_and_filters_rows(tmp_path: Path) -> None:
+    with serving() as server:
+        spec = tmp_path / "openapi.json"
+        printed = subprocess.run([*COMMAND, "openapi"], capture_output=True, text=True, check=True)
+        spec.write_text(printed.stdout)
+        env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+        generate = [
+            str(BIN / "openapi-python-client"), "generate", "--path", str(spec),
+            "--output-path", str(tmp_path / "sample_client"), "--meta", "none",
+        ]  # fmt: skip
+        subprocess.run(generate, check=True, capture_output=True, timeout=300, env=env)
+        sys.path.insert(0, str(tmp_path))
+        try:
+            client_module = importlib.import_module("sample_client")
+            rows_module = importlib.import_module("sample_client.api.books.list_books_rows")
+            client = client_module.Client(base_url=server.url)
+            page = rows_module.sync(client=client, year=1999, field_limit=2, field_count=True)
+            assert page.count is not None and page.count > 2
+            assert [type(row).__name__ for row in page.rows] == [
+                "BooksRow",
+                "BooksRow",
+            ]  # typed rows
+            assert [row.year for row in page.rows] == [1999, 1999]
+            assert isinstance(page.rows[0].title, str) and isinstance(page.next_, str)
+            second = rows_module.sync(
+                client=client, year=1999, field_limit=2, field_after=page.next_
+            )
+            assert {r.id for r in second.rows}.isdisjoint({r.id for r in page.rows})
+        finally:
+            sys.path.remove(str(tmp_path))
+            for name in [m for m in sys.modules if m.startswith("sample_client")]:
+                del sys.modules[name]
