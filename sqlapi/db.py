@@ -129,10 +129,14 @@ class Database:
         return _Slot(conn, opened[0])
 
     async def open(self) -> None:
-        for _ in range(self.pool_size):
-            slot = await self._open_slot()
-            self._slots.append(slot)
-            self._idle.put_nowait(slot)
+        try:
+            for _ in range(self.pool_size):
+                slot = await self._open_slot()
+                self._slots.append(slot)
+                self._idle.put_nowait(slot)
+        except BaseException:
+            await self.close()  # aiosqlite's threads would otherwise keep the process alive
+            raise
         if not self.immutable:
             self._watcher = asyncio.create_task(self._watch())
 
@@ -150,12 +154,16 @@ class Database:
         try:
             last = None
             while True:
-                rows = await watcher.conn.execute_fetchall("PRAGMA data_version")
-                current = next(iter(rows))[0]
-                if last is not None and current != last:
-                    self.version += 1
-                    self._counts.clear()
-                last = current
+                try:
+                    rows = await watcher.conn.execute_fetchall("PRAGMA data_version")
+                    current = next(iter(rows))[0]
+                except sqlite3.Error:
+                    current = None  # unreadable for now: count it as a change when it is back
+                if current != last:
+                    if last is not None:
+                        self.version += 1
+                        self._counts.clear()
+                    last = current
                 await asyncio.sleep(self.poll_interval_s)
         finally:
             await watcher.conn.close()

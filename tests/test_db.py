@@ -120,3 +120,24 @@ def test_slow_query_is_interrupted_and_the_server_stays_responsive(edge_path: Pa
             assert live.get("/api/tables/plain/rows").status == 200
     finally:
         live.close()
+
+
+def test_cached_count_follows_commits_by_another_process(tmp_path: Path) -> None:
+    import time
+
+    path = _wal_db(tmp_path / "live.db")
+    live = LiveApp(Settings(database=path))
+    try:
+        url = "/api/tables/t/rows?_count=true"
+        assert live.json(url)["count"] == 2
+        writer = sqlite3.connect(path)
+        writer.execute("INSERT INTO t (v) VALUES ('c')")
+        writer.commit()
+        writer.close()
+        deadline = time.monotonic() + 10
+        while live.json(url)["count"] == 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert live.json(url)["count"] == 3
+        assert [r["v"] for r in live.json("/api/tables/t/rows")["rows"]] == ["a", "b", "c"]
+    finally:
+        live.close()

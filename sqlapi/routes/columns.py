@@ -14,7 +14,7 @@ from sqlapi.keys import encode_cursor
 from sqlapi.params import DATA, VALUES, find_column, parse_rows
 from sqlapi.query import build_values_query, split_page, values_scope
 from sqlapi.routes import gateway, respond
-from sqlapi.routes.rows import fetch_page, next_url
+from sqlapi.routes.rows import fetch_page, next_links
 from sqlapi.schema import Table
 
 blueprint = Blueprint("columns", __name__)
@@ -36,16 +36,9 @@ async def column_values(table_name: str, column_name: str) -> Response:
     convert = value_converter([column], options.ints_as_strings)
     values = [{"value": (convert((v,))[0] if convert else v), "count": n} for v, n in page]
     token = encode_cursor(cursor, scope[0]) if cursor else None
-    document = {
-        "table": table.name,
-        "column": column.name,
-        "values": values,
-        "next": token,
-        "next_url": next_url(token) if token else None,
-    }
-    return respond(
-        document, headers={"Link": f'<{document["next_url"]}>; rel="next"'} if token else None
-    )
+    url, headers = next_links(token)
+    document = {"table": table.name, "column": column.name, "values": values, "next": token}
+    return respond({**document, "next_url": url}, headers=headers)
 
 
 def table_for_column(name: str, chosen: str | None) -> Table:

@@ -23,11 +23,15 @@ from sqlapi.routes import gateway, respond
 blueprint = Blueprint("rows", __name__)
 
 
-def next_url(cursor: str) -> str:
-    """This request's URL with `_after` set to the next cursor (and no `_offset`)."""
+def next_links(cursor: str | None) -> tuple[str | None, dict[str, str]]:
+    """This request's URL with `_after` set to the next cursor (and no `_offset`), and
+    the `Link: rel="next"` header that mirrors it; nothing on the last page."""
+    if cursor is None:
+        return None, {}
     pairs = [(k, v) for k, v in request.args.items(multi=True) if k not in ("_after", "_offset")]
     pairs.append(("_after", cursor))
-    return quote(request.path) + "?" + urlencode(pairs)
+    url = quote(request.path) + "?" + urlencode(pairs)
+    return url, {"Link": f'<{url}>; rel="next"'}
 
 
 async def fetch_page(
@@ -46,12 +50,8 @@ async def fetch_page(
     if options.shape == "arrays":
         document["columns"] = [c.name for c in columns]
     document["rows"] = shape_rows([c.name for c in columns], trimmed, options.shape, convert)
-    headers = {}
-    token = encode_page_cursor(rows_request, cursor)
-    document["next"] = token
-    document["next_url"] = next_url(token) if token else None
-    if token:
-        headers["Link"] = f'<{document["next_url"]}>; rel="next"'
+    document["next"] = token = encode_page_cursor(rows_request, cursor)
+    document["next_url"], headers = next_links(token)
     if options.count:
         count = build_count_query(rows_request)
         document["count"] = await g.db.count(count.sql, count.params)
