@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from quart import Quart, Response
+from quart_cors import cors
 from werkzeug.exceptions import HTTPException
 
 from sqlapi import db, openapi, routes
@@ -32,9 +33,20 @@ def create_app(settings: Settings, schema: Schema | None = None) -> Quart:
         immutable=settings.immutable,
         pool_size=settings.pool_size,
         time_limit_ms=settings.time_limit_ms,
+        max_streams=settings.max_exports,
     )
+    app.config["RESPONSE_TIMEOUT"] = None  # exports and event streams last as long as they need
     routes.install(app, settings, schema, database)
     openapi.install(app, settings.database.name)
+    if settings.cors_origins:
+        cors(
+            app,
+            allow_origin=list(settings.cors_origins),
+            allow_methods=["GET", "HEAD", "OPTIONS"],
+            allow_headers=["Authorization", "If-None-Match", "Last-Event-ID", "Accept"],
+            expose_headers=["ETag", "Link", "Content-Disposition"],
+            max_age=600,
+        )
 
     @app.before_serving
     async def open_database() -> None:

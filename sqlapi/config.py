@@ -28,6 +28,10 @@ class Settings(BaseModel):
     default_limit: int = Field(100, ge=1)
     max_limit: int = Field(1000, ge=1, le=100_000)
     pool_size: int = Field(4, ge=1, le=64)
+    cors_origins: tuple[str, ...] = ()
+    max_exports: int = Field(16, ge=1, le=1024)
+    max_event_streams: int = Field(1000, ge=1, le=100_000)
+    keepalive_s: float = Field(15.0, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _limits_agree(self) -> Settings:

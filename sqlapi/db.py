@@ -8,14 +8,16 @@ that: `trusted_schema=OFF`, no extension loading, and a time limit that interrup
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
 import sqlite3
 import urllib.parse
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -23,6 +25,7 @@ from sqlapi.errors import ProblemError, QueryTimeout, Unavailable
 from sqlapi.schema import READ_PRAGMAS, Schema, introspect
 
 Row = tuple[Any, ...]
+T = TypeVar("T")
 
 _SQLITE_PRAGMA, _SQLITE_READ, _SQLITE_SELECT, _SQLITE_UPDATE = 19, 20, 21, 23
 _SQLITE_FUNCTION, _SQLITE_RECURSIVE = 31, 33
@@ -102,13 +105,18 @@ class Database:
         pool_size: int = 4,
         time_limit_ms: int = 1000,
         poll_interval_s: float = 0.1,
+        max_streams: int = 16,
     ) -> None:
         self.path = path
         self.immutable = immutable
         self.pool_size = pool_size
         self.time_limit_ms = time_limit_ms
         self.poll_interval_s = poll_interval_s
+        self.max_streams = max_streams
+        self.open_streams = 0
         self.version = 0
+        self.tag = self._file_tag()
+        self._changed = asyncio.Event()
         self._idle: asyncio.Queue[_Slot] = asyncio.Queue()
         self._slots: list[_Slot] = []
         self._watcher: asyncio.Task[None] | None = None
@@ -148,25 +156,51 @@ class Database:
         for slot in slots:
             await slot.conn.close()
 
+    def _file_tag(self) -> str:
+        """What the database's content is, as far as the files tell: the same in every
+        process and worker serving the file, and changed by every commit (it appends to
+        the -wal file or rewrites the database file)."""
+        stamps = []
+        for suffix in ("", "-wal"):
+            try:
+                stat = os.stat(f"{self.path}{suffix}")
+            except OSError:
+                continue
+            stamps.append(f"{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}")
+        return hashlib.blake2s("|".join(stamps).encode(), digest_size=8).hexdigest()
+
     async def _watch(self) -> None:
-        """Notice commits by other processes: `PRAGMA data_version` on a dedicated connection."""
+        """Notice commits by other processes: `PRAGMA data_version` on a dedicated connection
+        and the files' stamps, polled; a change bumps `version`, `tag` and wakes waiters."""
         watcher = await self._open_slot()
         try:
-            last = None
+            last: tuple[object, str] | None = None
             while True:
                 try:
                     rows = await watcher.conn.execute_fetchall("PRAGMA data_version")
-                    current = next(iter(rows))[0]
+                    data_version = next(iter(rows))[0]
                 except sqlite3.Error:
-                    current = None  # unreadable for now: count it as a change when it is back
-                if current != last:
+                    data_version = None  # unreadable for now: a change when it is back
+                marker = (data_version, self._file_tag())
+                if marker != last:
                     if last is not None:
-                        self.version += 1
-                        self._counts.clear()
-                    last = current
+                        self._changed_now(marker[1])
+                    last = marker
                 await asyncio.sleep(self.poll_interval_s)
         finally:
             await watcher.conn.close()
+
+    def _changed_now(self, tag: str) -> None:
+        self.version += 1
+        self.tag = tag
+        self._counts.clear()
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    def change_signal(self) -> asyncio.Event:
+        """Set at the next commit by another process. Take it *before* reading, then wait:
+        a commit in between is not missed."""
+        return self._changed
 
     @asynccontextmanager
     async def _acquire(self) -> AsyncIterator[_Slot]:
@@ -183,17 +217,57 @@ class Database:
         if slot.generation == generation:  # still running the query this timer was set for
             slot.raw.interrupt()
 
+    async def _timed(self, slot: _Slot, step: Awaitable[T]) -> T:
+        """One step on `slot`'s thread, interrupted past the time limit."""
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(self.time_limit_ms / 1000, self._expire, slot, slot.generation)
+        try:
+            return await step
+        except sqlite3.Error as error:
+            raise self._problem(error) from error
+        finally:
+            timer.cancel()
+
     async def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         """Run one query to completion within the time limit."""
         async with self._acquire() as slot:
-            loop = asyncio.get_running_loop()
-            timer = loop.call_later(self.time_limit_ms / 1000, self._expire, slot, slot.generation)
-            try:
-                return await self._run(slot, sql, params)
-            except sqlite3.Error as error:
-                raise self._problem(error) from error
-            finally:
-                timer.cancel()
+            return await self._timed(slot, self._run(slot, sql, params))
+
+    async def stream(
+        self, sql: str, params: Sequence[object], batch: int = 1000
+    ) -> AsyncIterator[list[Row]]:
+        """Every row of a query, in batches, on a connection of its own (a long export must
+        not hold a pool connection); the time limit applies to each batch. Closing the
+        generator (the client went away) interrupts SQLite and closes the connection."""
+        self.check_stream_capacity()
+        self.open_streams += 1
+        slot: _Slot | None = None
+        try:
+            slot = await self._open_slot()
+            sent, lenient = 0, False
+            while True:
+                try:
+                    cursor = await self._timed(slot, slot.conn.execute(sql, params))
+                    skip = sent  # a rerun (after a decoding error) resumes where it was
+                    while rows := cast(
+                        "list[Row]", await self._timed(slot, cursor.fetchmany(batch))
+                    ):
+                        dropped = min(skip, len(rows))
+                        rows, skip = rows[dropped:], skip - dropped
+                        if rows:
+                            sent += len(rows)
+                            yield rows
+                    return
+                except Unavailable as problem:
+                    if lenient or "decode" not in problem.detail:
+                        raise
+                    lenient = True
+                    slot.conn.text_factory = _lenient_text
+        finally:
+            self.open_streams -= 1
+            if slot is not None:
+                slot.raw.interrupt()  # stop a batch still running on the thread
+                await slot.conn.close()
 
     async def _run(self, slot: _Slot, sql: str, params: Sequence[object]) -> list[Row]:
         try:
@@ -206,6 +280,10 @@ class Database:
             return cast("list[Row]", await slot.conn.execute_fetchall(sql, params))
         finally:
             slot.conn.text_factory = str
+
+    def check_stream_capacity(self) -> None:
+        if self.open_streams >= self.max_streams:
+            raise Unavailable(f"{self.max_streams} exports are running; try again later.")
 
     async def fetch_one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
         rows = await self.fetch_all(sql, params)

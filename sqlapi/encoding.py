@@ -7,6 +7,9 @@ through `_default`. Pure: imports neither quart nor aiosqlite.
 from __future__ import annotations
 
 import base64
+import csv
+import io
+import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -75,3 +78,39 @@ def shape_rows(
 
 def scalar(value: object, ints_as_strings: bool) -> object:
     return _int_as_string(value) if ints_as_strings else value
+
+
+def ndjson_lines(
+    names: Sequence[str] | None, rows: Iterable[Row], convert: Callable[[Row], Row] | None
+) -> bytes:
+    """Rows as newline-delimited JSON: objects, or arrays when `names` is None."""
+    if convert is not None:
+        rows = map(convert, rows)
+    dump, option = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    if names is None:
+        return b"".join(dump(list(r), default=_default, option=option) for r in rows)
+    return b"".join(
+        dump(dict(zip(names, r, strict=True)), default=_default, option=option) for r in rows
+    )
+
+
+def _csv_cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return ""  # as in JSON, where NaN and infinities are null
+    return value
+
+
+def csv_lines(rows: Iterable[Row], convert: Callable[[Row], Row] | None) -> bytes:
+    """Rows as RFC 4180 CSV records (CRLF line ends, quoted where needed)."""
+    if convert is not None:
+        rows = map(convert, rows)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerows([_csv_cell(v) for v in r] for r in rows)
+    return buffer.getvalue().encode("utf-8")

@@ -27,6 +27,7 @@ ROWS = frozenset(RESERVED) - {"_table"}
 DATA = frozenset({"_table", "_sort", "_limit", "_after", "_offset", "_search", "_ints"})
 VALUES = frozenset({"_limit", "_after", "_search", "_ints"})
 ONE_ROW = frozenset({"_ints"})
+EVENTS = frozenset({"_select", "_ints"})
 MULTI_VALUED = frozenset({"_select", "_sort"})
 MAX_IN_VALUES = 1000
 INT64 = (-(2**63), 2**63 - 1)

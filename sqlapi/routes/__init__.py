@@ -20,6 +20,14 @@ from sqlapi.schema import Schema, Table
 _EXTENSION = "sqlapi"
 
 
+@dataclass
+class Subscribers:
+    """Open event streams, bounded."""
+
+    limit: int
+    open: int = 0
+
+
 @dataclass(frozen=True)
 class Gateway:
     """What every handler needs: the settings, the frozen schema and the database."""
@@ -28,6 +36,7 @@ class Gateway:
     schema: Schema
     db: Database
     limits: Limits
+    subscribers: Subscribers
 
     def table(self, name: str) -> Table:
         table = self.schema.table(name)
@@ -53,9 +62,11 @@ def respond(
 
 
 def install(app: Quart, settings: Settings, schema: Schema, db: Database) -> None:
-    from sqlapi.routes import assets, columns, discovery, health, rows
+    from sqlapi.routes import assets, caching, columns, discovery, events, health, pages, rows
 
     limits = Limits(default_limit=settings.default_limit, max_limit=settings.max_limit)
-    app.extensions[_EXTENSION] = Gateway(settings, schema, db, limits)
-    for module in (discovery, rows, columns, health, assets):
+    subscribers = Subscribers(settings.max_event_streams)
+    app.extensions[_EXTENSION] = Gateway(settings, schema, db, limits, subscribers)
+    for module in (discovery, rows, columns, events, health, assets, pages):
         app.register_blueprint(module.blueprint)
+    caching.install(app, settings.immutable)

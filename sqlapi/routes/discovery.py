@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, redirect
-from quart_schema import document_response, hide
+from quart import Blueprint, Response
+from quart_schema import document_response
 
 from sqlapi import models
 from sqlapi.keys import path_segment
@@ -15,12 +15,6 @@ blueprint = Blueprint("discovery", __name__)
 
 def table_url(name: str) -> str:
     return "/api/tables/" + path_segment(name)
-
-
-@blueprint.get("/")
-@hide
-async def root() -> Response:
-    return redirect("/api")  # type: ignore[return-value]
 
 
 @blueprint.get("/api")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import AsyncIterator
 from urllib.parse import quote, urlencode
 
 from quart import Blueprint, Response, request
 
-from sqlapi.encoding import shape_rows, value_converter
-from sqlapi.errors import bad_request, not_found
+from sqlapi.encoding import csv_lines, ndjson_lines, shape_rows, value_converter
+from sqlapi.errors import not_found
 from sqlapi.keys import Cursor, encode_cursor
 from sqlapi.params import ONE_ROW, Options, parse_row_key, parse_rows
 from sqlapi.query import (
@@ -64,13 +66,74 @@ def encode_page_cursor(rows_request: RowsRequest, cursor: Cursor | None) -> str 
     return encode_cursor(cursor, cursor_scope(rows_request.table, rows_request.sort))
 
 
+MEDIA_TYPES = {
+    "json": "application/json",
+    "ndjson": "application/x-ndjson",
+    "csv": "text/csv; charset=utf-8; header=present",
+}
+
+
+def negotiate(options: Options) -> str:
+    """`_format` wins; otherwise the client's Accept header (JSON unless it prefers another)."""
+    if options.format is not None:
+        return options.format
+    best = request.accept_mimetypes.best_match(
+        ["application/json", "application/x-ndjson", "application/ndjson", "text/csv"],
+        default="application/json",
+    )
+    return {"text/csv": "csv", "application/json": "json"}.get(best or "", "ndjson")
+
+
+def export(rows_request: RowsRequest, options: Options, fmt: str) -> Response:
+    """Every matching row (or `_limit` of them), streamed in batches in constant memory."""
+    g = gateway()
+    g.db.check_stream_capacity()  # refuse before the 200 is sent
+    query = build_rows_query(dataclasses.replace(rows_request, limit=None))
+    names = [c.name for c in rows_request.select]
+    convert = value_converter(rows_request.select, options.ints_as_strings)
+    width, remaining = query.width, rows_request.limit
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal remaining
+        if fmt == "csv":
+            yield csv_lines([names], None)
+        async for batch in g.db.stream(query.sql, query.params):
+            if remaining is not None:
+                batch, remaining = batch[:remaining], remaining - min(remaining, len(batch))
+            if not batch:
+                return
+            rows = [r[:width] for r in batch] if len(batch[0]) > width else batch
+            if fmt == "csv":
+                yield csv_lines(rows, convert)
+            else:
+                yield ndjson_lines(None if options.shape == "arrays" else names, rows, convert)
+            if remaining == 0:
+                return
+
+    headers = {}
+    if fmt == "csv":
+        filename = rows_request.table.name
+        headers["Content-Disposition"] = (
+            f'attachment; filename="{ascii_filename(filename)}.csv"; '
+            f"filename*=UTF-8''{quote(filename, safe='')}.csv"
+        )
+    return Response(body(), content_type=MEDIA_TYPES[fmt], headers=headers)
+
+
+def ascii_filename(name: str) -> str:
+    return (
+        "".join(c if c.isascii() and (c.isalnum() or c in "-_. ") else "_" for c in name) or "rows"
+    )
+
+
 @blueprint.get("/api/tables/<table_name>/rows")
 async def rows(table_name: str) -> Response:
     g = gateway()
     table = g.table(table_name)
     rows_request, options = parse_rows(table, request.args.items(multi=True), g.limits)
-    if options.format in ("ndjson", "csv"):
-        raise bad_request(f"_format={options.format} is not available yet")
+    fmt = negotiate(options)
+    if fmt != "json":
+        return export(rows_request, options, fmt)
     document, headers = await fetch_page(rows_request, options)
     return respond(document, headers=headers)
 

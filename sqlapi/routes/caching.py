@@ -1,0 +1,54 @@
+"""HTTP caching: an ETag on every successful GET, derived from the database's current
+version (its files' stamps) and the request; If-None-Match -> 304 before any query runs."""
+
+from __future__ import annotations
+
+import hashlib
+
+from quart import Quart, Response, g, request
+
+from sqlapi.routes import gateway
+
+UNTAGGED = ("/healthz", "/readyz")  # probes must always reach the process
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def request_etag() -> str | None:
+    if (
+        request.method not in ("GET", "HEAD")
+        or request.path in UNTAGGED
+        or request.path.endswith("/events")
+    ):
+        return None
+    identity = "\x1f".join(
+        [
+            gateway().db.tag,
+            request.path,
+            request.query_string.decode("latin-1"),
+            request.headers.get("Accept", ""),
+        ]
+    )
+    return hashlib.blake2s(identity.encode(), digest_size=12).hexdigest()
+
+
+def install(app: Quart, immutable: bool) -> None:
+    cache_control = IMMUTABLE if immutable else "no-cache"
+
+    @app.before_request
+    async def not_modified() -> Response | None:
+        etag = g.etag = request_etag()
+        if etag is not None and request.if_none_match.contains_weak(etag):
+            response = Response("", 304)
+            response.set_etag(etag)
+            response.headers["Cache-Control"] = cache_control
+            return response
+        return None
+
+    @app.after_request
+    async def tag(response: Response) -> Response:
+        etag = getattr(g, "etag", None)
+        if etag is not None and response.status_code == 200 and "ETag" not in response.headers:
+            response.set_etag(etag)
+            response.headers.setdefault("Cache-Control", cache_control)
+            response.vary.add("Accept")
+        return response

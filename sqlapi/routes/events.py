@@ -1,0 +1,98 @@
+"""Live updates over Server-Sent Events: `change` when another process commits, and for
+tables with an INTEGER key each new row as `row` with `id:`, resumable by Last-Event-ID."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+
+from quart import Blueprint, Response, request
+
+from sqlapi.encoding import dumps, shape_rows, value_converter
+from sqlapi.errors import Unavailable
+from sqlapi.params import EVENTS, Options, parse_int, parse_rows
+from sqlapi.query import Filter, RowsRequest, SortKey, build_rows_query
+from sqlapi.routes import Gateway, gateway
+from sqlapi.schema import Column, Table
+
+blueprint = Blueprint("events", __name__)
+BATCH = 500
+RETRY_MS = 2000
+
+
+def integer_key(table: Table) -> Column | None:
+    keys = table.key_columns
+    return keys[0] if len(keys) == 1 and keys[0].json_type == "integer" else None
+
+
+def event(kind: str, data: bytes, event_id: object = None) -> bytes:
+    head = f"event: {kind}\n" + (f"id: {event_id}\n" if event_id is not None else "")
+    return head.encode() + b"data: " + data + b"\n\n"
+
+
+async def rows_after(
+    g: Gateway, base: RowsRequest, key: Column, last: int, options: Options
+) -> AsyncIterator[tuple[int, bytes]]:
+    """(key, row JSON) of every matching row with key > last, in key order, in batches."""
+    names = [c.name for c in base.select]
+    convert = value_converter(base.select, options.ints_as_strings)
+    while True:
+        page = dataclasses.replace(
+            base, filters=(*base.filters, Filter(key, "gt", last)), limit=BATCH
+        )
+        query = build_rows_query(page)
+        fetched = await g.db.fetch_all(query.sql, query.params)
+        position = query.key_positions[0]
+        for row in fetched[:BATCH]:
+            last = row[position]
+            (shaped,) = shape_rows(names, [row[: query.width]], "objects", convert)
+            yield last, dumps(shaped)
+        if len(fetched) <= BATCH:
+            return
+
+
+@blueprint.get("/api/tables/<table_name>/events")
+async def events(table_name: str) -> Response:
+    """Live updates of a table (Server-Sent Events)
+
+    `event: change` when another process commits to the file; for tables with an INTEGER
+    primary key also `event: row` with `id:` for each new row. Send `Last-Event-ID` (as
+    EventSource does on reconnect) to receive the rows after that id. Column filters and
+    `_select` narrow the rows."""
+    g = gateway()
+    table = g.table(table_name)
+    base, options = parse_rows(table, request.args.items(multi=True), g.limits, accept=EVENTS)
+    key = integer_key(table)
+    last_id = request.headers.get("Last-Event-ID")
+    last = parse_int(last_id, "Last-Event-ID") if key is not None and last_id else None
+    subscribers = g.subscribers
+    if subscribers.open >= subscribers.limit:
+        raise Unavailable(f"{subscribers.limit} event streams are open; try again later.")
+    if key is not None and last is None:  # start from now: only rows added from here on
+        newest = build_rows_query(RowsRequest(table, (key,), sort=(SortKey(key, True),), limit=1))
+        top = await g.db.fetch_one(newest.sql, newest.params)
+        last = top[0] if top else -(2**63)
+
+    async def stream() -> AsyncIterator[bytes]:
+        nonlocal last
+        subscribers.open += 1
+        try:
+            yield f"retry: {RETRY_MS}\n\n".encode()
+            while True:
+                signal = g.db.change_signal()  # taken before reading: no commit slips between
+                if key is not None and last is not None:
+                    async for row_id, data in rows_after(g, base, key, last, options):
+                        last = row_id
+                        yield event("row", data, row_id)
+                try:
+                    await asyncio.wait_for(signal.wait(), g.settings.keepalive_s)
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                    continue
+                yield event("change", dumps({"table": table.name, "version": g.db.version}))
+        finally:
+            subscribers.open -= 1
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return Response(stream(), content_type="text/event-stream", headers=headers)
