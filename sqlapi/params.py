@@ -50,6 +50,7 @@ class Options:
     shape: str = "objects"
     format: str | None = None
     ints_as_strings: bool = False
+    limit_given: bool = False  # exports stream every row unless _limit is given
 
 
 def _allowed(table: Table) -> list[str]:
@@ -214,11 +215,13 @@ def parse_rows(
     accept: frozenset[str] = ROWS,
     filters_allowed: bool = True,
     scope: tuple[str, int] | None = None,
+    streaming: bool = False,
 ) -> tuple[RowsRequest, Options]:
     """The rows request (what to fetch) and its options (how to answer).
 
     `accept` is the reserved parameters this endpoint takes; `scope` overrides the
-    cursor scope and key length for endpoints that page over something else.
+    cursor scope and key length for endpoints that page over something else; a
+    `streaming` export takes any `_limit` (the maximum is a page size).
     """
     args = group(pairs)
     filters: list[Filter] = []
@@ -245,11 +248,10 @@ def parse_rows(
 
     limit_arg = _single(args, "_limit")
     fmt = _choice(args, "_format", ("json", "ndjson", "csv"))
-    streaming = fmt in ("ndjson", "csv")
     if limit_arg is not None:
-        limit: int | None = parse_int(limit_arg, "_limit", 1, limits.max_limit)
+        limit = parse_int(limit_arg, "_limit", 1, INT64[1] if streaming else limits.max_limit)
     else:
-        limit = None if streaming else limits.default_limit
+        limit = limits.default_limit
     offset_arg, after_arg = _single(args, "_offset"), _single(args, "_after")
     if offset_arg is not None and after_arg is not None:
         raise bad_request("give _after or _offset, not both")
@@ -278,6 +280,7 @@ def parse_rows(
         shape=_choice(args, "_shape", ("objects", "arrays")) or "objects",
         format=fmt,
         ints_as_strings=_choice(args, "_ints", ("number", "string")) == "string",
+        limit_given=limit_arg is not None,
     )
     request = RowsRequest(
         table=table,

@@ -57,3 +57,59 @@ def serving(*args: str, cwd: Path | None = None) -> Iterator[Server]:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+class InProcess:
+    """The app under hypercorn on a thread of this process: real TCP, any Settings, and
+    the app's internals (open streams, subscribers) visible to the test."""
+
+    def __init__(self, settings: object) -> None:
+        import asyncio
+        import threading
+
+        from hypercorn.asyncio import serve
+        from hypercorn.config import Config
+
+        from sqlapi.app import create_app
+
+        self.app = create_app(settings)  # type: ignore[arg-type]
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = Config()
+        config.bind = [f"127.0.0.1:{self.port}"]
+        config.accesslog = config.errorlog = None
+        config.graceful_timeout = 1
+        self.loop = asyncio.new_event_loop()
+        self._stop = asyncio.Event()
+
+        async def run() -> None:
+            await serve(self.app, config, shutdown_trigger=self._stop.wait)  # type: ignore[arg-type]
+
+        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(run(),), daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    @property
+    def gateway(self) -> object:
+        return self.app.extensions["sqlapi"]
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self._stop.set)
+        self.thread.join(timeout=15)
+
+
+@contextmanager
+def in_process(settings: object) -> Iterator[InProcess]:
+    server = InProcess(settings)
+    try:
+        yield server
+    finally:
+        server.close()

@@ -73,10 +73,11 @@ MEDIA_TYPES = {
 }
 
 
-def negotiate(options: Options) -> str:
+def negotiate() -> str:
     """`_format` wins; otherwise the client's Accept header (JSON unless it prefers another)."""
-    if options.format is not None:
-        return options.format
+    chosen = request.args.get("_format")
+    if chosen in MEDIA_TYPES:
+        return chosen
     best = request.accept_mimetypes.best_match(
         ["application/json", "application/x-ndjson", "application/ndjson", "text/csv"],
         default="application/json",
@@ -91,7 +92,7 @@ def export(rows_request: RowsRequest, options: Options, fmt: str) -> Response:
     query = build_rows_query(dataclasses.replace(rows_request, limit=None))
     names = [c.name for c in rows_request.select]
     convert = value_converter(rows_request.select, options.ints_as_strings)
-    width, remaining = query.width, rows_request.limit
+    width, remaining = query.width, rows_request.limit if options.limit_given else None
 
     async def body() -> AsyncIterator[bytes]:
         nonlocal remaining
@@ -130,8 +131,10 @@ def ascii_filename(name: str) -> str:
 async def rows(table_name: str) -> Response:
     g = gateway()
     table = g.table(table_name)
-    rows_request, options = parse_rows(table, request.args.items(multi=True), g.limits)
-    fmt = negotiate(options)
+    fmt = negotiate()
+    rows_request, options = parse_rows(
+        table, request.args.items(multi=True), g.limits, streaming=fmt != "json"
+    )
     if fmt != "json":
         return export(rows_request, options, fmt)
     document, headers = await fetch_page(rows_request, options)

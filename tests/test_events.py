@@ -1,0 +1,162 @@
+"""Live updates over Server-Sent Events, with a real writer process committing to the file."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sqlapi.config import Settings
+from tests.servers import InProcess, in_process
+
+WRITER = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1])
+for i in range(int(sys.argv[2])):
+    conn.execute("INSERT INTO feed (body) VALUES (?)", (f"message {i}",))
+    conn.commit()
+    time.sleep(0.01)
+"""
+
+
+def make_feed(path: Path, journal: str) -> Path:
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA journal_mode = {journal}")
+    conn.execute("CREATE TABLE feed (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+    conn.execute("CREATE TABLE tags (name TEXT PRIMARY KEY) WITHOUT ROWID")
+    conn.executemany("INSERT INTO feed (body) VALUES (?)", [("old 1",), ("old 2",)])
+    conn.commit()
+    conn.close()
+    return path
+
+
+class EventReader:
+    """A minimal EventSource: reads events off a real HTTP connection."""
+
+    def __init__(self, server: InProcess, path: str, last_event_id: str | None = None) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        self.connection.request("GET", path, headers=headers)
+        self.response = self.connection.getresponse()
+        self.comments: list[str] = []
+        self.retry: str | None = None
+
+    def next_event(self) -> dict[str, str]:
+        fields: dict[str, str] = {}
+        while True:
+            line = self.response.readline().decode().rstrip("\n")
+            if line == "":
+                if fields:
+                    return fields
+                continue
+            if line.startswith(":"):
+                self.comments.append(line)
+                continue
+            name, _, value = line.partition(": ")
+            if name == "retry":
+                self.retry = value
+            else:
+                fields[name] = value
+
+    def rows(self, count: int, deadline_s: float = 20) -> list[dict[str, str]]:
+        found: list[dict[str, str]] = []
+        deadline = time.monotonic() + deadline_s
+        while len(found) < count and time.monotonic() < deadline:
+            event = self.next_event()
+            if event.get("event") == "row":
+                found.append(event)
+        return found
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@pytest.mark.parametrize("journal", ["wal", "delete"])
+def test_every_committed_row_arrives_once_in_order_and_resumes(tmp_path: Path, journal: str) -> None:
+    path = make_feed(tmp_path / "feed.db", journal)
+    with in_process(Settings(database=path)) as server:
+        reader = EventReader(server, "/api/tables/feed/events")
+        assert reader.response.status == 200
+        assert reader.response.getheader("Content-Type", "").startswith("text/event-stream")
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path), "40"])
+        events = reader.rows(40)
+        assert writer.wait(timeout=30) == 0
+        reader.close()
+        assert reader.retry == "2000"
+        ids = [int(e["id"]) for e in events]
+        assert ids == list(range(3, 43))  # old rows are not replayed; new ones once, in order
+        assert [json.loads(e["data"])["body"] for e in events] == [f"message {i}" for i in range(40)]
+
+        resumed = EventReader(server, "/api/tables/feed/events", last_event_id="20")
+        again = resumed.rows(22)
+        resumed.close()
+        assert [int(e["id"]) for e in again] == list(range(21, 43))
+
+
+def test_change_events_keep_alive_and_tables_without_integer_key(tmp_path: Path) -> None:
+    path = make_feed(tmp_path / "feed.db", "wal")
+    with in_process(Settings(database=path, keepalive_s=0.2)) as server:
+        reader = EventReader(server, "/api/tables/tags/events")
+        time.sleep(0.5)
+        conn = sqlite3.connect(path)
+        conn.execute("INSERT INTO tags VALUES ('new')")
+        conn.commit()
+        conn.close()
+        event = reader.next_event()
+        reader.close()
+        assert event["event"] == "change" and "id" not in event
+        assert json.loads(event["data"])["table"] == "tags"
+        assert ": keep-alive" in reader.comments
+
+
+def test_filters_narrow_row_events(tmp_path: Path) -> None:
+    path = make_feed(tmp_path / "feed.db", "wal")
+    with in_process(Settings(database=path)) as server:
+        reader = EventReader(server, "/api/tables/feed/events?body__endswith=7&_select=body")
+        subprocess.run([sys.executable, "-c", WRITER, str(path), "30"], check=True, timeout=30)
+        events = reader.rows(3)
+        reader.close()
+        assert [json.loads(e["data"]) for e in events] == [
+            {"body": "message 7"}, {"body": "message 17"}, {"body": "message 27"}
+        ]  # fmt: skip
+
+
+def test_many_idle_subscribers_and_the_bound(tmp_path: Path) -> None:
+    path = make_feed(tmp_path / "feed.db", "wal")
+    with in_process(Settings(database=path, max_event_streams=200)) as server:
+        readers = [EventReader(server, "/api/tables/feed/events") for _ in range(200)]
+        for reader in readers[:3]:
+            assert reader.response.status == 200
+        refused = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        refused.request("GET", "/api/tables/feed/events")
+        answer = refused.getresponse()
+        assert answer.status == 503 and answer.getheader("Content-Type") == "application/problem+json"
+        refused.close()
+        conn = sqlite3.connect(path)
+        conn.execute("INSERT INTO feed (body) VALUES ('to everyone')")
+        conn.commit()
+        conn.close()
+        assert all(r.rows(1)[0]["id"] == "3" for r in readers[::20])  # all are still served
+        for reader in readers:
+            reader.close()
+        deadline = time.monotonic() + 10
+        while server.gateway.subscribers.open and time.monotonic() < deadline:  # type: ignore[attr-defined]
+            time.sleep(0.05)
+        assert server.gateway.subscribers.open == 0  # type: ignore[attr-defined]
+
+
+def test_bad_last_event_id_is_a_problem(tmp_path: Path) -> None:
+    path = make_feed(tmp_path / "feed.db", "wal")
+    with in_process(Settings(database=path)) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.request("GET", "/api/tables/feed/events", headers={"Last-Event-ID": "nope"})
+        assert connection.getresponse().status == 400
+        connection.close()
