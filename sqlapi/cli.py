@@ -73,6 +73,8 @@ def main() -> None:
 @click.option("--immutable", is_flag=True, help="Promise the file never changes (immutable=1).")
 @click.option("--time-limit-ms", type=int, help="Interrupt queries after this long [1000].")
 @click.option("--max-limit", type=int, help="Largest page size a client may ask for [1000].")
+@click.option("--cors", "cors_origins", multiple=True, metavar="ORIGIN",
+              help="Allow browser scripts from ORIGIN (repeatable; * for any).")
 def serve(
     database: Path | None,
     host: str,
@@ -81,6 +83,7 @@ def serve(
     immutable: bool,
     time_limit_ms: int | None,
     max_limit: int | None,
+    cors_origins: tuple[str, ...],
 ) -> None:
     """Serve DATABASE (default: the bundled sample.db) as a JSON API."""
     path = _check_file(database or sample_database())
@@ -92,6 +95,7 @@ def serve(
         immutable=immutable,
         time_limit_ms=time_limit_ms,
         max_limit=max_limit,
+        cors_origins=cors_origins,
     )
     schema = _load(settings)
     _check_port(host, port)

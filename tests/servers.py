@@ -85,7 +85,9 @@ class InProcess:
         async def run() -> None:
             await serve(self.app, config, shutdown_trigger=self._stop.wait)  # type: ignore[arg-type]
 
-        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(run(),), daemon=True)
+        self.thread = threading.Thread(
+            target=self.loop.run_until_complete, args=(run(),), daemon=True
+        )
         self.thread.start()
         deadline = time.monotonic() + 15
         while True:

@@ -58,3 +58,80 @@ def test_swagger_ui_try_it_out_shows_rows_and_redoc_renders(tmp_path: Path) -> N
     assert hosts == {f"127.0.0.1:{server.port}"}, hosts
     # ReDoc asks for its logo from a CDN; the docs' Content-Security-Policy stops it in the browser.
     assert all(failure.endswith(" csp") for failure in blocked), blocked
+
+
+def _browser(playwright):  # type: ignore[no-untyped-def]
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+
+
+def test_live_table_page_shows_a_new_row_within_a_second(tmp_path: Path) -> None:
+    import sqlite3
+    import time
+
+    path = tmp_path / "live.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("CREATE TABLE messages (id INTEGER PRIMARY KEY, body TEXT)")
+    conn.execute("INSERT INTO messages (body) VALUES ('first')")
+    conn.commit()
+    with serving(str(path)) as server, sync_api.sync_playwright() as playwright:
+        browser = _browser(playwright)
+        page = browser.new_page()
+        page.goto(f"{server.url}/tables/messages")
+        page.locator("#status", has_text="live").wait_for(timeout=10_000)
+        assert page.locator("#rows tr").count() == 1
+        conn.execute("INSERT INTO messages (body) VALUES ('hello from another process')")
+        conn.commit()
+        started = time.monotonic()
+        page.locator("#rows tr.new td", has_text="hello from another process").wait_for(
+            timeout=1_000
+        )
+        elapsed = time.monotonic() - started
+        browser.close()
+    conn.close()
+    assert elapsed < 1.0
+
+
+CROSS_ORIGIN_PAGE = b"""<!doctype html><body><p id="result">pending</p><script>
+fetch(new URLSearchParams(location.search).get("api"))
+  .then(r => r.json()).then(b => { document.getElementById("result").textContent = "rows:" + b.rows.length; })
+  .catch(e => { document.getElementById("result").textContent = "blocked"; });
+</script></body>"""
+
+
+def _static_origin():  # type: ignore[no-untyped-def]
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(CROSS_ORIGIN_PAGE)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_a_page_from_another_origin_fetches_rows_only_when_allowed() -> None:
+    allowed, foreign = _static_origin(), _static_origin()
+    allowed_origin = f"http://127.0.0.1:{allowed.server_address[1]}"
+    try:
+        with serving("--cors", allowed_origin) as server, sync_api.sync_playwright() as playwright:
+            browser = _browser(playwright)
+            page = browser.new_page()
+            api = f"{server.url}/api/tables/genres/rows?_limit=3"
+            page.goto(f"{allowed_origin}/?api={api}")
+            page.locator("#result", has_text="rows:").wait_for(timeout=10_000)
+            assert page.inner_text("#result") == "rows:3"
+            page.goto(f"http://127.0.0.1:{foreign.server_address[1]}/?api={api}")
+            page.locator("#result", has_text="blocked").wait_for(timeout=10_000)
+            browser.close()
+    finally:
+        allowed.shutdown()
+        foreign.shutdown()

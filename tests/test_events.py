@@ -80,7 +80,9 @@ class EventReader:
 
 
 @pytest.mark.parametrize("journal", ["wal", "delete"])
-def test_every_committed_row_arrives_once_in_order_and_resumes(tmp_path: Path, journal: str) -> None:
+def test_every_committed_row_arrives_once_in_order_and_resumes(
+    tmp_path: Path, journal: str
+) -> None:
     path = make_feed(tmp_path / "feed.db", journal)
     with in_process(Settings(database=path)) as server:
         reader = EventReader(server, "/api/tables/feed/events")
@@ -93,7 +95,9 @@ def test_every_committed_row_arrives_once_in_order_and_resumes(tmp_path: Path, j
         assert reader.retry == "2000"
         ids = [int(e["id"]) for e in events]
         assert ids == list(range(3, 43))  # old rows are not replayed; new ones once, in order
-        assert [json.loads(e["data"])["body"] for e in events] == [f"message {i}" for i in range(40)]
+        assert [json.loads(e["data"])["body"] for e in events] == [
+            f"message {i}" for i in range(40)
+        ]
 
         resumed = EventReader(server, "/api/tables/feed/events", last_event_id="20")
         again = resumed.rows(22)
@@ -138,7 +142,9 @@ def test_many_idle_subscribers_and_the_bound(tmp_path: Path) -> None:
         refused = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         refused.request("GET", "/api/tables/feed/events")
         answer = refused.getresponse()
-        assert answer.status == 503 and answer.getheader("Content-Type") == "application/problem+json"
+        assert (
+            answer.status == 503 and answer.getheader("Content-Type") == "application/problem+json"
+        )
         refused.close()
         conn = sqlite3.connect(path)
         conn.execute("INSERT INTO feed (body) VALUES ('to everyone')")

@@ -47,10 +47,14 @@ def big(big_path: Path) -> Iterator[LiveApp]:
     live.close()
 
 
-def expected(path: Path, where: str = "", params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+def expected(
+    path: Path, where: str = "", params: tuple[object, ...] = ()
+) -> list[tuple[object, ...]]:
     conn = sqlite3.connect(path)
     try:
-        return conn.execute(f"SELECT id, n, x, t, b FROM big {where} ORDER BY id", params).fetchall()
+        return conn.execute(
+            f"SELECT id, n, x, t, b FROM big {where} ORDER BY id", params
+        ).fetchall()
     finally:
         conn.close()
 
@@ -61,7 +65,8 @@ def test_ndjson_streams_every_row_exactly(big: LiveApp, big_path: Path) -> None:
     lines = response.body.decode().splitlines()
     got = [json.loads(line) for line in lines]
     decoded = [
-        (r["id"], r["n"], r["x"], r["t"], None if r["b"] is None else base64.b64decode(r["b"])) for r in got
+        (r["id"], r["n"], r["x"], r["t"], None if r["b"] is None else base64.b64decode(r["b"]))
+        for r in got
     ]
     assert decoded == expected(big_path)
 

@@ -1,0 +1,131 @@
+"""HTTP behaviour: ETags and 304s that follow the file, and CORS."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import urllib.request
+from pathlib import Path
+
+from sqlapi.config import Settings
+from tests.fixtures import LiveApp
+from tests.servers import serving
+
+
+def test_every_successful_get_has_an_etag_and_if_none_match_is_304(sample: LiveApp) -> None:
+    for url in ["/api", "/api/tables", "/api/tables/books", "/api/tables/books/rows?_limit=5",
+                "/api/tables/books/rows/3", "/api/tables/books/columns/year", "/api/data/email",
+                "/api/tables/genres/rows?_format=csv", "/openapi.json"]:  # fmt: skip
+        first = sample.get(url)
+        assert first.status == 200
+        etag = first.headers["etag"]
+        assert sample.get(url).headers["etag"] == etag  # stable while the file is unchanged
+        again = sample.get(url, headers={"If-None-Match": etag})
+        assert again.status == 304 and again.body == b"" and again.headers["etag"] == etag
+
+
+def test_etag_depends_on_the_request(sample: LiveApp) -> None:
+    tags = {
+        sample.get("/api/tables/books/rows?_limit=1").headers["etag"],
+        sample.get("/api/tables/books/rows?_limit=2").headers["etag"],
+        sample.get("/api/tables/books/rows?_limit=1", headers={"Accept": "text/csv"}).headers[
+            "etag"
+        ],
+    }
+    assert len(tags) == 3
+    assert (
+        "etag" not in sample.get("/api/tables/books/rows?_limit=0").headers
+    )  # errors are not tagged
+
+
+def test_etag_changes_when_another_process_commits_and_not_otherwise(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.execute("INSERT INTO t (v) VALUES ('a')")
+    conn.commit()
+    live = LiveApp(Settings(database=path))
+    try:
+        url = "/api/tables/t/rows"
+        before = live.get(url).headers["etag"]
+        assert live.get(url).headers["cache-control"] == "no-cache"
+        time.sleep(0.3)  # several polls of the watcher, no commit
+        assert live.get(url, headers={"If-None-Match": before}).status == 304
+        conn.execute("INSERT INTO t (v) VALUES ('b')")
+        conn.commit()
+        deadline = time.monotonic() + 10
+        while (
+            live.get(url, headers={"If-None-Match": before}).status == 304
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.02)
+        fresh = live.get(url, headers={"If-None-Match": before})
+        assert fresh.status == 200 and fresh.headers["etag"] != before
+        assert [r["v"] for r in fresh.json()["rows"]] == ["a", "b"]
+    finally:
+        live.close()
+        conn.close()
+
+
+def test_immutable_sends_a_long_cache_control(tmp_path: Path, edge_path: Path) -> None:
+    live = LiveApp(Settings(database=edge_path, immutable=True))
+    try:
+        response = live.get("/api/tables/plain/rows")
+        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    finally:
+        live.close()
+
+
+def test_probes_are_never_cached(sample: LiveApp) -> None:
+    assert (
+        "etag" not in sample.get("/healthz").headers and "etag" not in sample.get("/readyz").headers
+    )
+
+
+def test_cors_preflight_and_exposed_headers_for_allowed_origins_only() -> None:
+    with serving("--cors", "https://app.example", "--cors", "https://other.example") as server:
+        preflight = urllib.request.Request(
+            f"{server.url}/api/tables/books/rows", method="OPTIONS",
+            headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET",
+                     "Access-Control-Request-Headers": "if-none-match"},
+        )  # fmt: skip
+        with urllib.request.urlopen(preflight) as response:
+            assert response.headers["Access-Control-Allow-Origin"] == "https://app.example"
+            assert "GET" in response.headers["Access-Control-Allow-Methods"]
+        allowed = urllib.request.Request(f"{server.url}/api/tables/books/rows?_limit=1",
+                                         headers={"Origin": "https://other.example"})  # fmt: skip
+        with urllib.request.urlopen(allowed) as response:
+            assert response.headers["Access-Control-Allow-Origin"] == "https://other.example"
+            exposed = {
+                h.strip().lower()
+                for h in response.headers["Access-Control-Expose-Headers"].split(",")
+            }
+            assert {"etag", "link"} <= exposed
+        foreign = urllib.request.Request(f"{server.url}/api/tables/books/rows?_limit=1",
+                                         headers={"Origin": "https://evil.example"})  # fmt: skip
+        with urllib.request.urlopen(foreign) as response:
+            assert response.headers["Access-Control-Allow-Origin"] is None
+
+
+def test_cors_wildcard() -> None:
+    with serving("--cors", "*") as server:
+        request = urllib.request.Request(
+            f"{server.url}/api", headers={"Origin": "https://any.example"}
+        )
+        with urllib.request.urlopen(request) as response:
+            assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_no_cors_headers_unless_enabled(sample: LiveApp) -> None:
+    response = sample.get("/api", headers={"Origin": "https://app.example"})
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_pages_list_tables_and_show_a_live_table(sample: LiveApp) -> None:
+    index = sample.get("/")
+    assert index.status == 200 and index.content_type.startswith("text/html")
+    html = index.body.decode()
+    assert 'href="/tables/books"' in html and 'href="/docs"' in html and "://" not in html
+    page = sample.get("/tables/books").body.decode()
+    assert 'new EventSource("/api/tables/books/events")' in page and "://" not in page
+    assert sample.get("/tables/nope").status == 404
