@@ -94,7 +94,8 @@ def test_live_table_page_shows_a_new_row_within_a_second(tmp_path: Path) -> None
 
 CROSS_ORIGIN_PAGE = b"""<!doctype html><body><p id="result">pending</p><script>
 fetch(new URLSearchParams(location.search).get("api"))
-  .then(r => r.json()).then(b => { document.getElementById("result").textContent = "rows:" + b.rows.length; })
+  .then(r => r.json())
+  .then(b => { document.getElementById("result").textContent = "rows:" + b.rows.length; })
   .catch(e => { document.getElementById("result").textContent = "blocked"; });
 </script></body>"""
 
@@ -104,7 +105,7 @@ def _static_origin():  # type: ignore[no-untyped-def]
     import threading
 
     class Page(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
             self.end_headers()

@@ -30,7 +30,8 @@ def big_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     conn.executemany(
         "INSERT INTO big VALUES (?, ?, ?, ?, ?)",
         (
-            (i, (i * 7919) % 1000 - 500, i / 7, f'row {i}, "quoted"\n' if i % 97 == 0 else f"row {i}",
+            (i, (i * 7919) % 1000 - 500, i / 7,
+             f'row {i}, "quoted"\n' if i % 97 == 0 else f"row {i}",
              bytes([i % 256]) * (i % 4) if i % 5 else None)
             for i in range(1, ROWS + 1)
         ),
