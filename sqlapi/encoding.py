@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -95,22 +94,24 @@ def ndjson_lines(
 
 
 def _csv_cell(value: object) -> object:
-    if value is None:
-        return ""
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float) and not math.isfinite(value):
-        return ""  # as in JSON, where NaN and infinities are null
-    return value
+    return value  # None is written as an empty field; ±Inf as inf/-inf
 
 
-def csv_lines(rows: Iterable[Row], convert: Callable[[Row], Row] | None) -> bytes:
-    """Rows as RFC 4180 CSV records (CRLF line ends, quoted where needed)."""
+def csv_lines(
+    rows: Iterable[Row], convert: Callable[[Row], Row] | None, columns: Sequence[Column] | None = None
+) -> bytes:
+    """Rows as RFC 4180 CSV records (CRLF line ends, quoted where needed). Only columns
+    that can hold BLOBs or booleans pass through a per-value conversion."""
     if convert is not None:
         rows = map(convert, rows)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerows([_csv_cell(v) for v in r] for r in rows)
+    if columns is not None and not any(c.json_type in ("blob", "any", "boolean") for c in columns):
+        writer.writerows(rows)
+    else:
+        writer.writerows([_csv_cell(v) for v in r] for r in rows)
     return buffer.getvalue().encode("utf-8")

@@ -27,6 +27,10 @@ def big_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("big") / "big.db"
     conn = sqlite3.connect(path)
     conn.execute("CREATE TABLE big (id INTEGER PRIMARY KEY, n INTEGER, x REAL, t TEXT, b BLOB)")
+    conn.execute(  # an export that never ends unless the client goes away
+        "CREATE VIEW endless AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+        "SELECT x, printf('%.200c', 'x') AS pad FROM c"
+    )
     conn.executemany(
         "INSERT INTO big VALUES (?, ?, ?, ?, ?)",
         (
@@ -105,8 +109,9 @@ def test_a_client_that_goes_away_stops_the_export(big_path: Path) -> None:
     with in_process(Settings(database=big_path)) as server:
         db = server.gateway.db  # type: ignore[attr-defined]
         with socket.create_connection(("127.0.0.1", server.port)) as client:
-            client.sendall(b"GET /api/tables/big/rows?_format=ndjson HTTP/1.1\r\nHost: x\r\n\r\n")
+            client.sendall(b"GET /api/tables/endless/rows?_format=ndjson HTTP/1.1\r\nHost: x\r\n\r\n")
             client.recv(4096)
+            time.sleep(0.3)  # the server has filled the socket buffers and waits for the reader
             assert db.open_streams == 1
         deadline = time.monotonic() + 10
         while db.open_streams and time.monotonic() < deadline:
@@ -120,7 +125,7 @@ def test_a_client_that_goes_away_stops_the_export(big_path: Path) -> None:
 def test_export_bound_answers_503(big_path: Path) -> None:
     with in_process(Settings(database=big_path, max_exports=1)) as server:
         with socket.create_connection(("127.0.0.1", server.port)) as first:
-            first.sendall(b"GET /api/tables/big/rows?_format=csv HTTP/1.1\r\nHost: x\r\n\r\n")
+            first.sendall(b"GET /api/tables/endless/rows?_format=csv HTTP/1.1\r\nHost: x\r\n\r\n")
             first.recv(4096)
             with socket.create_connection(("127.0.0.1", server.port)) as second:
                 second.sendall(b"GET /api/tables/big/rows?_format=csv HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -105,7 +105,7 @@ def export(rows_request: RowsRequest, options: Options, fmt: str) -> Response:
                 return
             rows = [r[:width] for r in batch] if len(batch[0]) > width else batch
             if fmt == "csv":
-                yield csv_lines(rows, convert)
+                yield csv_lines(rows, convert, rows_request.select)
             else:
                 yield ndjson_lines(None if options.shape == "arrays" else names, rows, convert)
             if remaining == 0:

@@ -1,0 +1,52 @@
+"""A deterministic 1,000,000-row table for benchmarks: indexed columns, a foreign key,
+~100-byte text.   python bench/make_big.py [PATH] [ROWS]   (default bench/big.db)"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import sys
+from pathlib import Path
+
+WORDS = """amber basalt cedar delta ember fjord garnet harbor indigo juniper kestrel lagoon
+meadow nectar obsidian prairie quartz raven sierra tundra umber valley willow xenon yarrow
+zephyr""".split()
+
+
+def build(path: Path, rows: int) -> None:
+    rng = random.Random(1_000_000)
+    path.unlink(missing_ok=True)
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE categories (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+        CREATE TABLE items (
+            id INTEGER PRIMARY KEY,
+            category_id INTEGER NOT NULL REFERENCES categories(id),
+            name TEXT NOT NULL,
+            price REAL,
+            created TEXT NOT NULL,
+            stock INTEGER
+        );
+        """
+    )
+    conn.executemany("INSERT INTO categories VALUES (?, ?)", [(i, f"category {i}") for i in range(1, 501)])
+
+    def generate():  # type: ignore[no-untyped-def]
+        for i in range(1, rows + 1):
+            name = " ".join(rng.choice(WORDS) for _ in range(13))[:100]
+            yield (i, rng.randint(1, 500), name, round(rng.uniform(1, 500), 2),
+                   f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}", rng.randint(0, 1000))  # fmt: skip
+
+    conn.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?)", generate())
+    conn.execute("CREATE INDEX items_category ON items(category_id)")
+    conn.execute("CREATE INDEX items_price ON items(price)")
+    conn.commit()
+    conn.execute("VACUUM")
+    conn.close()
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("big.db")
+    build(target, int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000)
+    print(f"wrote {target}")
