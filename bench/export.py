@@ -70,7 +70,9 @@ def main() -> None:
         results: dict[str, list[tuple[float, int, int]]] = {"ndjson": [], "csv": []}
         for _ in range(rounds):
             for fmt in results:
-                results[fmt].append(download(f"http://127.0.0.1:{port}/api/tables/items/rows?_format={fmt}"))
+                results[fmt].append(
+                    download(f"http://127.0.0.1:{port}/api/tables/items/rows?_format={fmt}")
+                )
         stop.set()
         sampler.join()
         hwm = rss_kib(server.pid, "VmHWM")

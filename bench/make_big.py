@@ -8,9 +8,34 @@ import sqlite3
 import sys
 from pathlib import Path
 
-WORDS = """amber basalt cedar delta ember fjord garnet harbor indigo juniper kestrel lagoon
-meadow nectar obsidian prairie quartz raven sierra tundra umber valley willow xenon yarrow
-zephyr""".split()
+WORDS = [
+    "amber",
+    "basalt",
+    "cedar",
+    "delta",
+    "ember",
+    "fjord",
+    "garnet",
+    "harbor",
+    "indigo",
+    "juniper",
+    "kestrel",
+    "lagoon",
+    "meadow",
+    "nectar",
+    "obsidian",
+    "prairie",
+    "quartz",
+    "raven",
+    "sierra",
+    "tundra",
+    "umber",
+    "valley",
+    "willow",
+    "xenon",
+    "yarrow",
+    "zephyr",
+]
 
 
 def build(path: Path, rows: int) -> None:
@@ -30,7 +55,9 @@ def build(path: Path, rows: int) -> None:
         );
         """
     )
-    conn.executemany("INSERT INTO categories VALUES (?, ?)", [(i, f"category {i}") for i in range(1, 501)])
+    conn.executemany(
+        "INSERT INTO categories VALUES (?, ?)", [(i, f"category {i}") for i in range(1, 501)]
+    )
 
     def generate():  # type: ignore[no-untyped-def]
         for i in range(1, rows + 1):

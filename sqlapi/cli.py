@@ -73,8 +73,13 @@ def main() -> None:
 @click.option("--immutable", is_flag=True, help="Promise the file never changes (immutable=1).")
 @click.option("--time-limit-ms", type=int, help="Interrupt queries after this long [1000].")
 @click.option("--max-limit", type=int, help="Largest page size a client may ask for [1000].")
-@click.option("--cors", "cors_origins", multiple=True, metavar="ORIGIN",
-              help="Allow browser scripts from ORIGIN (repeatable; * for any).")
+@click.option(
+    "--cors",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Allow browser scripts from ORIGIN (repeatable; * for any).",
+)
 def serve(
     database: Path | None,
     host: str,

@@ -102,7 +102,9 @@ def _csv_cell(value: object) -> object:
 
 
 def csv_lines(
-    rows: Iterable[Row], convert: Callable[[Row], Row] | None, columns: Sequence[Column] | None = None
+    rows: Iterable[Row],
+    convert: Callable[[Row], Row] | None,
+    columns: Sequence[Column] | None = None,
 ) -> bytes:
     """Rows as RFC 4180 CSV records (CRLF line ends, quoted where needed). Only columns
     that can hold BLOBs or booleans pass through a per-value conversion."""

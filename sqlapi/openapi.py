@@ -20,7 +20,7 @@ from sqlapi.query import OPERATORS
 from sqlapi.schema import Schema, Table
 
 REF = "#/components/schemas/{model}"
-PER_TABLE_ENDPOINTS = frozenset({"rows.rows", "rows.row", "columns.column_values"})
+PER_TABLE_ENDPOINTS = frozenset({"rows.rows", "rows.row", "columns.column_values", "events.events"})
 PROBLEM_STATUSES = {"400": "Bad request: the detail says which parameter", "404": "Not found",
                     "503": "The database is busy or unreadable"}  # fmt: skip
 _FILTER_TYPES: dict[str, dict[str, Any]] = {
@@ -32,6 +32,17 @@ _FILTER_TYPES: dict[str, dict[str, Any]] = {
 _PATTERN_OPS = ("contains", "startswith", "endswith", "like", "glob")
 ROWS_RESERVED = ("_select", "_sort", "_limit", "_after", "_offset", "_count", "_search",
                  "_shape", "_format", "_ints")  # fmt: skip
+LAST_EVENT_ID = {
+    "name": "Last-Event-ID",
+    "in": "header",
+    "schema": {"type": "string", "pattern": "^[+-]?[0-9]+$"},
+    "description": "resume after this row id (EventSource sends it on reconnect)",
+}
+EVENTS_DESCRIPTION = (
+    "An endless text/event-stream: `retry:` on connect; `event: change` when another process "
+    "commits; for tables with an INTEGER key, `event: row` with `id:` and the row as JSON for "
+    "each new row; `: keep-alive` comments when idle."
+)
 _KEY_PATTERNS = {"integer": "[+-]?[0-9]+", "boolean": "(?:true|false|1|0)"}
 
 
@@ -178,7 +189,7 @@ class TableDocument:
     ) -> dict[str, Any]:
         prefix = f"/api/tables/{path_segment(table.name)}"
         filters = filter_parameters(table)
-        rows = reserved_parameters(table, self.limits, ROWS_RESERVED)
+        rows_reserved = reserved_parameters(table, self.limits, ROWS_RESERVED)
         column = _param(
             "column", {"enum": [path_segment(c) for c in _names_enum(table)]}, "the column", "path"
         )
@@ -188,7 +199,7 @@ class TableDocument:
                 f"list_{base}_rows",
                 f"Rows of {table.kind} {table.name}",
                 table,
-                [*rows, *filters],
+                [*rows_reserved, *filters],
                 _ref(page),
                 "a page of rows; filter with any column parameter",
             ),
@@ -201,6 +212,14 @@ class TableDocument:
                 "values, most frequent first",
             ),
         }
+        narrowing = reserved_parameters(table, self.limits, ("_select", "_ints"))
+        events = _operation(
+            f"stream_{base}_events", f"Live updates of {table.name} (Server-Sent Events)", table,
+            [*narrowing, LAST_EVENT_ID, *filters], {"type": "string"}, EVENTS_DESCRIPTION,
+        )  # fmt: skip
+        ok = events["get"]["responses"]["200"]
+        ok["content"] = {"text/event-stream": ok["content"]["application/json"]}
+        paths[f"{prefix}/events"] = events
         if table.key_columns:
             paths[f"{prefix}/rows/{{pk}}"] = _operation(
                 f"get_{base}_row",
