@@ -9,9 +9,9 @@ from quart_cors import cors
 from werkzeug.exceptions import HTTPException
 
 from sqlapi import db, openapi, routes
-from sqlapi.config import Settings
+from sqlapi.config import ConfigError, Settings
 from sqlapi.errors import ProblemError
-from sqlapi.schema import Schema
+from sqlapi.schema import RestrictionError, Restrictions, Schema, hidden_from, restrict
 
 log = logging.getLogger("sqlapi")
 
@@ -22,10 +22,30 @@ def problem_response(error: ProblemError) -> Response:
     return response
 
 
-def create_app(settings: Settings, schema: Schema | None = None) -> Quart:
-    """The app for one database. `schema` may be passed when the caller already introspected."""
-    if schema is None:
-        schema = db.load_schema(settings.database, settings.immutable)
+def restrictions(settings: Settings) -> Restrictions:
+    return Restrictions(
+        allow=settings.tables_allow,
+        deny=settings.tables_deny,
+        hidden={name: rules.hidden_columns for name, rules in settings.tables.items()},
+        columns_allow={
+            n: r.columns_allow for n, r in settings.tables.items() if r.columns_allow is not None
+        },
+    )
+
+
+def exposed_schema(settings: Settings) -> tuple[Schema, Schema]:
+    """(the whole schema, the schema as configured). Raises ConfigError for a configured
+    table or column the file does not have, sqlite3.DatabaseError if it is not SQLite."""
+    full = db.load_schema(settings.database, settings.immutable)
+    try:
+        return full, restrict(full, restrictions(settings))
+    except RestrictionError as error:
+        raise ConfigError(str(error)) from error
+
+
+def create_app(settings: Settings, schemas: tuple[Schema, Schema] | None = None) -> Quart:
+    """The app for one database; `schemas` when the caller already introspected."""
+    full, schema = schemas or exposed_schema(settings)
     app = Quart("sqlapi", static_folder=None)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     database = db.Database(
@@ -34,6 +54,7 @@ def create_app(settings: Settings, schema: Schema | None = None) -> Quart:
         pool_size=settings.pool_size,
         time_limit_ms=settings.time_limit_ms,
         max_streams=settings.max_exports,
+        authorizer=db.make_authorizer(*hidden_from(full, schema)),
     )
     app.config["RESPONSE_TIMEOUT"] = None  # exports and event streams last as long as they need
     routes.install(app, settings, schema, database)

@@ -15,10 +15,9 @@ from typing import NoReturn
 
 import click
 from hypercorn.config import Config
-from pydantic import ValidationError
 
 from sqlapi import __version__
-from sqlapi.config import Settings, sample_database
+from sqlapi.config import ConfigError, Settings, hash_key, load_settings, sample_database
 from sqlapi.schema import Schema
 
 
@@ -38,25 +37,28 @@ def _check_file(path: Path) -> Path:
     return path
 
 
-def _settings(**values: object) -> Settings:
+def _settings(config: Path | None = None, **values: object) -> Settings:
     try:
-        return Settings.model_validate({k: v for k, v in values.items() if v is not None})
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "settings"
-        fail(f"{where}: {first['msg']}")
+        return load_settings(config, **values)
+    except ConfigError as error:
+        fail(str(error))
 
 
-def _load(settings: Settings) -> Schema:
-    from sqlapi.db import load_schema
+def _load(settings: Settings) -> tuple[Schema, Schema]:
+    from sqlapi.app import exposed_schema
 
     try:
-        return load_schema(settings.database, settings.immutable)
+        return exposed_schema(settings)
     except sqlite3.DatabaseError as error:
         fail(f"{settings.database}: not a readable SQLite database ({error})")
+    except ConfigError as error:
+        fail(str(error))
 
 
 DATABASE = click.argument("database", type=click.Path(path_type=Path), required=False)
+CONFIG = click.option(
+    "--config", "config", type=click.Path(path_type=Path), help="A sqlapi.toml file."
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,6 +75,8 @@ def main() -> None:
 @click.option("--immutable", is_flag=True, help="Promise the file never changes (immutable=1).")
 @click.option("--time-limit-ms", type=int, help="Interrupt queries after this long [1000].")
 @click.option("--max-limit", type=int, help="Largest page size a client may ask for [1000].")
+@CONFIG
+@click.option("--enable-sql", is_flag=True, default=None, help="Serve /api/sql (read-only SQL).")
 @click.option(
     "--cors",
     "cors_origins",
@@ -89,10 +93,13 @@ def serve(
     time_limit_ms: int | None,
     max_limit: int | None,
     cors_origins: tuple[str, ...],
+    config: Path | None,
+    enable_sql: bool | None,
 ) -> None:
     """Serve DATABASE (default: the bundled sample.db) as a JSON API."""
     path = _check_file(database or sample_database())
     settings = _settings(
+        config,
         database=path.resolve(),
         host=host,
         port=port,
@@ -100,9 +107,11 @@ def serve(
         immutable=immutable,
         time_limit_ms=time_limit_ms,
         max_limit=max_limit,
-        cors_origins=cors_origins,
+        cors_origins=cors_origins or None,
+        enable_sql=enable_sql,
     )
-    schema = _load(settings)
+    schemas = _load(settings)
+    schema = schemas[1]
     _check_port(host, port)
     views = sum(1 for t in schema.tables if t.kind == "view")
     click.echo(
@@ -111,7 +120,7 @@ def serve(
         err=True,
     )
     if workers == 1:
-        _serve_one(settings, schema)
+        _serve_one(settings, schemas)
     else:
         _serve_many(settings)
 
@@ -138,12 +147,12 @@ def _hypercorn_config(settings: Settings) -> Config:
     return config
 
 
-def _serve_one(settings: Settings, schema: Schema) -> None:
+def _serve_one(settings: Settings, schemas: tuple[Schema, Schema]) -> None:
     from hypercorn.asyncio import serve as hypercorn_serve
 
     from sqlapi.app import create_app
 
-    app = create_app(settings, schema)
+    app = create_app(settings, schemas)
     config = _hypercorn_config(settings)
 
     async def run() -> None:
@@ -167,23 +176,34 @@ def _serve_many(settings: Settings) -> None:
     sys.exit(exit_code)
 
 
+@main.command("hash-key")
+@click.argument("key")
+def hash_key_command(key: str) -> None:
+    """Print the hash of KEY, to put in [[api_keys]] hash = "..."."""
+    if len(key) < 16:
+        fail("use a long random key (16 characters at least), e.g. from `openssl rand -hex 32`")
+    click.echo(hash_key(key))
+
+
 @main.command()
 @DATABASE
-def openapi(database: Path | None) -> None:
+@CONFIG
+def openapi(database: Path | None, config: Path | None) -> None:
     """Print the OpenAPI document that `serve` would publish, without serving."""
     from sqlapi.app import create_app
     from sqlapi.openapi import document
 
     path = _check_file(database or sample_database())
-    settings = _settings(database=path.resolve())
+    settings = _settings(config, database=path.resolve())
     app = create_app(settings, _load(settings))
     click.echo(json.dumps(document(app), indent=2, ensure_ascii=False))
 
 
 @main.command()
 @DATABASE
-def inspect(database: Path | None) -> None:
+@CONFIG
+def inspect(database: Path | None, config: Path | None) -> None:
     """Print, as JSON, the schema that `serve` would expose."""
     path = _check_file(database or sample_database())
-    schema = _load(_settings(database=path.resolve()))
+    _, schema = _load(_settings(config, database=path.resolve()))
     click.echo(json.dumps(schema.describe(), indent=2, ensure_ascii=False))

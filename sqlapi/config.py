@@ -1,12 +1,16 @@
-"""The one Settings object: defaults < flags (the TOML file comes with the configuration issue)."""
+"""The one Settings object: defaults < TOML file < command-line flags. Unknown keys and
+wrong types stop startup with an error that names the key."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tomllib
 from importlib.resources import files
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 SETTINGS_ENV = "SQLAPI_SETTINGS"
 
@@ -14,6 +18,40 @@ SETTINGS_ENV = "SQLAPI_SETTINGS"
 def sample_database() -> Path:
     """The bundled sample.db, wherever the package is installed."""
     return Path(str(files("sqlapi").joinpath("sample.db")))
+
+
+class ConfigError(ValueError):
+    """A configuration problem, worded for one line: `key.path: what is wrong`."""
+
+
+KEY_HASH_PREFIX = "sha256:"
+
+
+def hash_key(key: str) -> str:
+    """What `[[api_keys]] hash` stores: keys are long random secrets, so one SHA-256 suffices
+    (as GitHub does for its tokens); only the hash is ever kept."""
+    return KEY_HASH_PREFIX + hashlib.sha256(key.encode()).hexdigest()
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TableRules(_Strict):
+    hidden_columns: tuple[str, ...] = ()
+    columns_allow: tuple[str, ...] | None = None
+
+
+class ApiKey(_Strict):
+    hash: str = Field(pattern=r"^sha256:[0-9a-f]{64}$", description="from `sqlapi hash-key KEY`")
+    tables: tuple[str, ...] | None = None  # None: every exposed table
+    name: str | None = None
+
+
+class NamedQuery(_Strict):
+    sql: str
+    params: dict[str, Literal["integer", "number", "string"]] = {}
+    description: str | None = None
 
 
 class Settings(BaseModel):
@@ -32,6 +70,12 @@ class Settings(BaseModel):
     max_exports: int = Field(16, ge=1, le=1024)
     max_event_streams: int = Field(1000, ge=1, le=100_000)
     keepalive_s: float = Field(15.0, gt=0, le=3600)
+    enable_sql: bool = False
+    tables_allow: tuple[str, ...] | None = None
+    tables_deny: tuple[str, ...] = ()
+    tables: dict[str, TableRules] = {}
+    api_keys: tuple[ApiKey, ...] = ()
+    queries: dict[str, NamedQuery] = {}
 
     @model_validator(mode="after")
     def _limits_agree(self) -> Settings:
@@ -48,3 +92,34 @@ class Settings(BaseModel):
     @classmethod
     def from_env(cls) -> Settings:
         return cls.model_validate_json(os.environ[SETTINGS_ENV])
+
+
+FILE_KEYS = frozenset(Settings.model_fields) - {"database", "host", "port", "workers", "immutable"}
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as error:
+        raise ConfigError(f"{path}: {error.strerror or error}") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from error
+    unknown = sorted(set(data) - FILE_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(FILE_KEYS))})"
+        )
+    return data
+
+
+def load_settings(config: Path | None, **flags: object) -> Settings:
+    """Defaults < the TOML file < flags that were given (None means not given)."""
+    values: dict[str, Any] = read_config(config) if config is not None else {}
+    values.update({k: v for k, v in flags.items() if v is not None})
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "settings"
+        raise ConfigError(f"{where}: {first['msg']}") from error

@@ -13,7 +13,7 @@ import os
 import sqlite3
 import urllib.parse
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +22,7 @@ from typing import Any, TypeVar, cast
 import aiosqlite
 
 from sqlapi.errors import ProblemError, QueryTimeout, Unavailable
-from sqlapi.schema import READ_PRAGMAS, Schema, introspect
+from sqlapi.schema import READ_PRAGMAS, Schema, fold, introspect
 
 Row = tuple[Any, ...]
 T = TypeVar("T")
@@ -32,22 +32,49 @@ _SQLITE_FUNCTION, _SQLITE_RECURSIVE = 31, 33
 _DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer", "readfile", "writefile", "edit"})
 
 
-def authorize(
-    action: int, arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None
-) -> int:
-    """Allow reads only. (FTS5 announces an UPDATE of sqlite_master while it connects its
-    virtual table; with a read-only file and query_only that can write nothing.)"""
-    if action in (_SQLITE_READ, _SQLITE_SELECT, _SQLITE_RECURSIVE):
-        return sqlite3.SQLITE_OK
-    if action == _SQLITE_FUNCTION:
-        return (
-            sqlite3.SQLITE_DENY if (arg2 or "").lower() in _DENIED_FUNCTIONS else sqlite3.SQLITE_OK
-        )
-    if action == _SQLITE_PRAGMA and (arg1 or "").lower() in READ_PRAGMAS:
-        return sqlite3.SQLITE_OK
-    if action == _SQLITE_UPDATE and arg1 == "sqlite_master":
-        return sqlite3.SQLITE_OK
-    return sqlite3.SQLITE_DENY
+Authorizer = Callable[[int, "str | None", "str | None", "str | None", "str | None"], int]
+_SCHEMA_TABLES = frozenset(
+    {"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"}
+)
+
+
+def make_authorizer(
+    denied: frozenset[str] = frozenset(),
+    hidden: frozenset[tuple[str, str]] = frozenset(),
+    pragmas: frozenset[str] = frozenset({"data_version"}),
+    schema_text: bool = False,
+) -> Authorizer:
+    """Reads only, and not all of them: denied tables are refused, hidden columns read as
+    NULL (through views and /api/sql too), and the schema text is blank (it would name
+    them). Only the given read-only pragmas run; FTS5 itself asks for data_version.
+    (FTS5 also announces an UPDATE of sqlite_master while it connects its virtual table;
+    with a read-only file and query_only that can write nothing.)"""
+
+    def authorize(
+        action: int, arg1: str | None, arg2: str | None, _db: str | None, _source: str | None
+    ) -> int:
+        if action == _SQLITE_READ:
+            table = fold(arg1 or "")
+            if table in denied:
+                return sqlite3.SQLITE_DENY
+            if (table in _SCHEMA_TABLES and not schema_text) or (table, fold(arg2 or "")) in hidden:
+                return sqlite3.SQLITE_IGNORE
+            return sqlite3.SQLITE_OK
+        if action in (_SQLITE_SELECT, _SQLITE_RECURSIVE):
+            return sqlite3.SQLITE_OK
+        if action == _SQLITE_FUNCTION:
+            denied_function = (arg2 or "").lower() in _DENIED_FUNCTIONS
+            return sqlite3.SQLITE_DENY if denied_function else sqlite3.SQLITE_OK
+        if action == _SQLITE_PRAGMA and (arg1 or "").lower() in pragmas:
+            return sqlite3.SQLITE_OK
+        if action == _SQLITE_UPDATE and arg1 == "sqlite_master":
+            return sqlite3.SQLITE_OK
+        return sqlite3.SQLITE_DENY
+
+    return authorize
+
+
+INTROSPECTION = make_authorizer(pragmas=READ_PRAGMAS, schema_text=True)
 
 
 def database_uri(path: Path, immutable: bool) -> str:
@@ -56,7 +83,7 @@ def database_uri(path: Path, immutable: bool) -> str:
 
 
 def connect_readonly(
-    path: Path, immutable: bool, busy_timeout_s: float = 1.0
+    path: Path, immutable: bool, busy_timeout_s: float = 1.0, authorizer: Authorizer | None = None
 ) -> sqlite3.Connection:
     """A hardened read-only connection. Raises sqlite3.Error if the file is missing."""
     conn = sqlite3.connect(
@@ -69,13 +96,13 @@ def connect_readonly(
     )
     conn.execute("PRAGMA query_only = 1")
     conn.execute("PRAGMA trusted_schema = OFF")
-    conn.set_authorizer(authorize)
+    conn.set_authorizer(authorizer or make_authorizer())
     return conn
 
 
 def load_schema(path: Path, immutable: bool) -> Schema:
     """Introspect the file once; raises sqlite3.DatabaseError if it is not SQLite."""
-    conn = connect_readonly(path, immutable)
+    conn = connect_readonly(path, immutable, authorizer=INTROSPECTION)
     try:
         return introspect(conn)
     finally:
@@ -106,7 +133,9 @@ class Database:
         time_limit_ms: int = 1000,
         poll_interval_s: float = 0.1,
         max_streams: int = 16,
+        authorizer: Authorizer | None = None,
     ) -> None:
+        self.authorizer = authorizer or make_authorizer()
         self.path = path
         self.immutable = immutable
         self.pool_size = pool_size
@@ -130,7 +159,8 @@ class Database:
         opened: list[sqlite3.Connection] = []
 
         def connector() -> sqlite3.Connection:
-            opened.append(connect_readonly(self.path, self.immutable, self.time_limit_ms / 1000))
+            timeout = self.time_limit_ms / 1000
+            opened.append(connect_readonly(self.path, self.immutable, timeout, self.authorizer))
             return opened[0]
 
         conn = await aiosqlite.Connection(connector, 64)

@@ -6,6 +6,7 @@ from a URL reaches SQL without passing through these objects first.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sqlite3
 from dataclasses import dataclass, field
@@ -357,3 +358,86 @@ def introspect(conn: sqlite3.Connection) -> Schema:
         )
     version = conn.execute("SELECT sqlite_version()").fetchone()[0]
     return Schema(tables=tuple(tables), sqlite_version=version)
+
+
+class RestrictionError(ValueError):
+    """A configured table or column that the database does not have."""
+
+
+@dataclass(frozen=True)
+class Restrictions:
+    """What the configuration takes away: whole tables, and columns of tables."""
+
+    allow: tuple[str, ...] | None = None
+    deny: tuple[str, ...] = ()
+    hidden: dict[str, tuple[str, ...]] = field(default_factory=dict)  # table -> hidden columns
+    columns_allow: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def _check_names(schema: Schema, names: tuple[str, ...], where: str) -> None:
+    for name in names:
+        if schema.table(name) is None:
+            raise RestrictionError(f"{where}: the database has no table or view {name!r}")
+
+
+def _visible_columns(table: Table, rules: Restrictions, where: str) -> tuple[Column, ...]:
+    hidden = {fold(n) for n in rules.hidden.get(table.name, ())}
+    allowed = rules.columns_allow.get(table.name)
+    for name in [*rules.hidden.get(table.name, ()), *(allowed or ())]:
+        if table.column(name) is None:
+            raise RestrictionError(
+                f"{where}.{table.name}: {table.kind} {table.name!r} has no column {name!r}"
+            )
+    keep = {fold(n) for n in allowed} if allowed is not None else None
+    return tuple(
+        c
+        for c in table.columns
+        if fold(c.name) not in hidden and (keep is None or fold(c.name) in keep or c.is_rowid)
+    )
+
+
+def restrict(schema: Schema, rules: Restrictions) -> Schema:
+    """The schema as configured: denied tables and hidden columns are gone from it, and so
+    from everything built on it. An FTS index follows its content table: denied with it,
+    its copies of hidden columns hidden too, and `_search` is off wherever it would
+    match text in a hidden column."""
+    _check_names(schema, rules.allow or (), "tables_allow")
+    _check_names(schema, rules.deny, "tables_deny")
+    _check_names(schema, tuple(rules.hidden) + tuple(rules.columns_allow), "tables")
+    allowed = {fold(n) for n in rules.allow} if rules.allow is not None else None
+    denied = {fold(n) for n in rules.deny}
+    owners = {
+        fold(t.fts.table): t for t in schema.tables if t.fts is not None and t.fts.key is not None
+    }
+    tables = []
+    for table in schema.tables:
+        owner = owners.get(fold(table.name), table)  # an FTS index is governed by its content table
+        if fold(owner.name) in denied or (allowed is not None and fold(owner.name) not in allowed):
+            continue
+        columns = _visible_columns(table, rules, "tables")
+        visible = {fold(c.name) for c in _visible_columns(owner, rules, "tables")}
+        columns = tuple(c for c in columns if c.is_rowid or fold(c.name) in visible)
+        visible = {fold(c.name) for c in columns} if owner is table else visible
+        fts = table.fts
+        if fts is not None and any(fold(name) not in visible for name in fts.columns):
+            fts = None
+        names = {c.name for c in columns}
+        key = table.primary_key if set(table.primary_key) <= names else ()
+        tables.append(
+            dataclasses.replace(table, columns=columns, primary_key=key, fts=fts, _by_name={})
+        )
+    return Schema(tables=tuple(tables), sqlite_version=schema.sqlite_version)
+
+
+def hidden_from(full: Schema, exposed: Schema) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+    """(denied tables, hidden (table, column) pairs), folded: what SQLite's authorizer must
+    refuse or blank even when a view or /api/sql reaches for it."""
+    tables = frozenset(fold(t.name) for t in full.tables if exposed.table(t.name) is None)
+    columns = frozenset(
+        (fold(t.name), fold(c.name))
+        for t in full.tables
+        if (kept := exposed.table(t.name)) is not None
+        for c in t.columns
+        if not c.is_rowid and kept.column(c.name) is None
+    )
+    return tables, columns
