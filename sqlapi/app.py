@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from quart import Quart, Response
 from quart_cors import cors
@@ -11,13 +12,14 @@ from werkzeug.exceptions import HTTPException
 from sqlapi import db, openapi, routes
 from sqlapi.config import ConfigError, Settings
 from sqlapi.errors import ProblemError
+from sqlapi.query import build_probe_query
 from sqlapi.schema import RestrictionError, Restrictions, Schema, hidden_from, restrict
 
 log = logging.getLogger("sqlapi")
 
 
 def problem_response(error: ProblemError) -> Response:
-    response = routes.respond(error.body(), error.status)
+    response = routes.respond(error.body(), error.status, error.headers)
     response.content_type = "application/problem+json"
     return response
 
@@ -43,9 +45,22 @@ def exposed_schema(settings: Settings) -> tuple[Schema, Schema]:
         raise ConfigError(str(error)) from error
 
 
+def check_queries(settings: Settings, authorizer: db.Authorizer) -> dict[str, list[str]]:
+    """Every configured query prepares, under the same rules as requests; its columns."""
+    probes = {
+        name: (build_probe_query(q.sql), tuple(q.params)) for name, q in settings.queries.items()
+    }
+    try:
+        return db.probe_queries(settings.database, settings.immutable, authorizer, probes)
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
+
+
 def create_app(settings: Settings, schemas: tuple[Schema, Schema] | None = None) -> Quart:
     """The app for one database; `schemas` when the caller already introspected."""
     full, schema = schemas or exposed_schema(settings)
+    hidden = hidden_from(full, schema)
+    query_columns = check_queries(settings, db.make_authorizer(*hidden))
     app = Quart("sqlapi", static_folder=None)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     database = db.Database(
@@ -54,10 +69,12 @@ def create_app(settings: Settings, schemas: tuple[Schema, Schema] | None = None)
         pool_size=settings.pool_size,
         time_limit_ms=settings.time_limit_ms,
         max_streams=settings.max_exports,
-        authorizer=db.make_authorizer(*hidden_from(full, schema)),
+        authorizer=db.make_authorizer(*hidden),
+        sql_authorizer=db.make_authorizer(*hidden, hidden_read=sqlite3.SQLITE_DENY),
     )
     app.config["RESPONSE_TIMEOUT"] = None  # exports and event streams last as long as they need
     routes.install(app, settings, schema, database)
+    app.extensions["sqlapi.query_columns"] = query_columns
     openapi.install(app, settings.database.name)
     if settings.cors_origins:
         cors(

@@ -15,6 +15,7 @@ from typing import NoReturn
 
 import click
 from hypercorn.config import Config
+from quart import Quart
 
 from sqlapi import __version__
 from sqlapi.config import ConfigError, Settings, hash_key, load_settings, sample_database
@@ -110,8 +111,8 @@ def serve(
         cors_origins=cors_origins or None,
         enable_sql=enable_sql,
     )
-    schemas = _load(settings)
-    schema = schemas[1]
+    app = _app(settings)
+    schema = app.extensions["sqlapi"].schema
     _check_port(host, port)
     views = sum(1 for t in schema.tables if t.kind == "view")
     click.echo(
@@ -120,7 +121,7 @@ def serve(
         err=True,
     )
     if workers == 1:
-        _serve_one(settings, schemas)
+        _serve_one(settings, app)
     else:
         _serve_many(settings)
 
@@ -147,12 +148,19 @@ def _hypercorn_config(settings: Settings) -> Config:
     return config
 
 
-def _serve_one(settings: Settings, schemas: tuple[Schema, Schema]) -> None:
-    from hypercorn.asyncio import serve as hypercorn_serve
-
+def _app(settings: Settings) -> Quart:
+    """The app, or one line on stderr for a bad file or configuration."""
     from sqlapi.app import create_app
 
-    app = create_app(settings, schemas)
+    try:
+        return create_app(settings, _load(settings))
+    except ConfigError as error:
+        fail(str(error))
+
+
+def _serve_one(settings: Settings, app: Quart) -> None:
+    from hypercorn.asyncio import serve as hypercorn_serve
+
     config = _hypercorn_config(settings)
 
     async def run() -> None:
@@ -190,12 +198,10 @@ def hash_key_command(key: str) -> None:
 @CONFIG
 def openapi(database: Path | None, config: Path | None) -> None:
     """Print the OpenAPI document that `serve` would publish, without serving."""
-    from sqlapi.app import create_app
     from sqlapi.openapi import document
 
     path = _check_file(database or sample_database())
-    settings = _settings(config, database=path.resolve())
-    app = create_app(settings, _load(settings))
+    app = _app(_settings(config, database=path.resolve()))
     click.echo(json.dumps(document(app), indent=2, ensure_ascii=False))
 
 

@@ -13,7 +13,7 @@ import os
 import sqlite3
 import urllib.parse
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,16 @@ T = TypeVar("T")
 
 _SQLITE_PRAGMA, _SQLITE_READ, _SQLITE_SELECT, _SQLITE_UPDATE = 19, 20, 21, 23
 _SQLITE_FUNCTION, _SQLITE_RECURSIVE = 31, 33
+_QUERY_MISTAKES = (
+    "syntax error",
+    "no such",
+    "incomplete input",
+    "unrecognized token",
+    "wrong number of arguments",
+    "ambiguous",
+    "misuse",
+    "no tables specified",
+)
 _DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer", "readfile", "writefile", "edit"})
 
 
@@ -43,6 +53,7 @@ def make_authorizer(
     hidden: frozenset[tuple[str, str]] = frozenset(),
     pragmas: frozenset[str] = frozenset({"data_version"}),
     schema_text: bool = False,
+    hidden_read: int = sqlite3.SQLITE_IGNORE,
 ) -> Authorizer:
     """Reads only, and not all of them: denied tables are refused, hidden columns read as
     NULL (through views and /api/sql too), and the schema text is blank (it would name
@@ -57,8 +68,11 @@ def make_authorizer(
             table = fold(arg1 or "")
             if table in denied:
                 return sqlite3.SQLITE_DENY
-            if (table in _SCHEMA_TABLES and not schema_text) or (table, fold(arg2 or "")) in hidden:
+            if table in _SCHEMA_TABLES and not schema_text:
                 return sqlite3.SQLITE_IGNORE
+            if (table, fold(arg2 or "")) in hidden:
+                return hidden_read
+            return sqlite3.SQLITE_OK
             return sqlite3.SQLITE_OK
         if action in (_SQLITE_SELECT, _SQLITE_RECURSIVE):
             return sqlite3.SQLITE_OK
@@ -109,6 +123,28 @@ def load_schema(path: Path, immutable: bool) -> Schema:
         conn.close()
 
 
+def probe_queries(
+    path: Path,
+    immutable: bool,
+    authorizer: Authorizer,
+    queries: Mapping[str, tuple[str, Sequence[str]]],
+) -> dict[str, list[str]]:
+    """The result columns of each configured query (probe SQL, parameter names), without
+    running it; raises ValueError naming the query SQLite cannot prepare."""
+    conn = connect_readonly(path, immutable, authorizer=authorizer)
+    columns = {}
+    try:
+        for name, (sql, params) in queries.items():
+            try:
+                cursor = conn.execute(sql, dict.fromkeys(params))
+            except sqlite3.Error as error:
+                raise ValueError(f"queries.{name}: SQLite cannot prepare it: {error}") from error
+            columns[name] = [d[0] for d in cursor.description or ()]
+    finally:
+        conn.close()
+    return columns
+
+
 def _lenient_text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
@@ -134,8 +170,10 @@ class Database:
         poll_interval_s: float = 0.1,
         max_streams: int = 16,
         authorizer: Authorizer | None = None,
+        sql_authorizer: Authorizer | None = None,
     ) -> None:
         self.authorizer = authorizer or make_authorizer()
+        self.sql_authorizer = sql_authorizer or self.authorizer
         self.path = path
         self.immutable = immutable
         self.pool_size = pool_size
@@ -155,12 +193,13 @@ class Database:
     def ready(self) -> bool:
         return len(self._slots) == self.pool_size
 
-    async def _open_slot(self) -> _Slot:
+    async def _open_slot(self, authorizer: Authorizer | None = None) -> _Slot:
         opened: list[sqlite3.Connection] = []
+        chosen = authorizer or self.authorizer
 
         def connector() -> sqlite3.Connection:
             timeout = self.time_limit_ms / 1000
-            opened.append(connect_readonly(self.path, self.immutable, timeout, self.authorizer))
+            opened.append(connect_readonly(self.path, self.immutable, timeout, chosen))
             return opened[0]
 
         conn = await aiosqlite.Connection(connector, 64)
@@ -311,6 +350,40 @@ class Database:
         finally:
             slot.conn.text_factory = str
 
+    async def fetch_columns(
+        self,
+        sql: str,
+        params: Sequence[object] | Mapping[str, object],
+        limit: int,
+        *,
+        untrusted: bool = False,
+    ) -> tuple[list[str], list[Row]]:
+        """(column names, at most `limit` rows) of one statement. `untrusted` SQL (from
+        /api/sql) runs on a connection of its own whose authorizer refuses, rather than
+        blanks, hidden columns: `SELECT *` cannot list them."""
+        if not untrusted:
+            async with self._acquire() as slot:
+                return await self._timed(slot, self._columns_and_rows(slot, sql, params, limit))
+        self.check_stream_capacity()
+        self.open_streams += 1
+        try:
+            slot = await self._open_slot(self.sql_authorizer)
+            try:
+                return await self._timed(slot, self._columns_and_rows(slot, sql, params, limit))
+            finally:
+                await slot.conn.close()
+        finally:
+            self.open_streams -= 1
+
+    @staticmethod
+    async def _columns_and_rows(
+        slot: _Slot, sql: str, params: Sequence[object] | Mapping[str, object], limit: int
+    ) -> tuple[list[str], list[Row]]:
+        async with slot.conn.execute(sql, params) as cursor:
+            rows = cast("list[Row]", await cursor.fetchmany(limit))
+            names = [d[0] for d in cursor.description or ()]
+        return names, rows
+
     def check_stream_capacity(self) -> None:
         if self.open_streams >= self.max_streams:
             raise Unavailable(f"{self.max_streams} exports are running; try again later.")
@@ -339,10 +412,21 @@ class Database:
             return QueryTimeout(self.time_limit_ms)
         if "too many SQL variables" in message or "too big" in message or "too long" in message:
             return ProblemError(400, f"The request is too large for SQLite: {message}")
-        if "not authorized" in message or "authorization denied" in message:
+        if (
+            "not authorized" in message
+            or "authorization denied" in message
+            or "prohibited" in message
+        ):
             return ProblemError(
-                403, f"SQLite refused: {message}. sqlapi is read-only.", kind="read-only"
-            )
+                403,
+                "SQLite refused the statement: sqlapi only reads, and not hidden columns or "
+                "tables the configuration denies.",
+                kind="not-authorized",
+            )  # SQLite's own message would name the hidden column
+        if isinstance(error, sqlite3.ProgrammingError) or any(
+            m in message for m in _QUERY_MISTAKES
+        ):
+            return ProblemError(400, f"SQLite cannot run this statement: {message}", kind="bad-sql")
         if "locked" in message or "busy" in message:
             return Unavailable(f"The database is busy: {message}. Try again.")
         return Unavailable(f"The database could not be read: {message}")

@@ -19,6 +19,7 @@ class ProblemError(Exception):
         self.detail = detail
         self.kind = kind or self.title.lower().replace(" ", "-")
         self.extra = extra
+        self.headers: dict[str, str] = {}
 
     def body(self) -> dict[str, object]:
         return {

@@ -70,15 +70,21 @@ def component_names(tables: tuple[Table, ...]) -> dict[str, str]:
     names: dict[str, str] = {}
     taken: set[str] = set()
     for table in tables:
-        words = [w for w in _UNSAFE.split(table.name) if w]
-        base = "".join(w[:1].upper() + w[1:] for w in words) or "Table"
-        if base[0].isdigit():
-            base = "T" + base
-        if not re.fullmatch(r"[A-Za-z0-9_]+", table.name) or base.lower() in taken:
-            base += "_" + hashlib.blake2s(table.name.encode(), digest_size=3).hexdigest()
+        base = safe_name(table.name, taken)
         taken.add(base.lower())
         names[table.name] = base
     return names
+
+
+def safe_name(name: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
+    """CamelCase ASCII for `name`, with a short hash of it when that loses anything."""
+    words = [w for w in _UNSAFE.split(name) if w]
+    base = "".join(w[:1].upper() + w[1:] for w in words) or "Table"
+    if base[0].isdigit():
+        base = "T" + base
+    if not re.fullmatch(r"[A-Za-z0-9_]+", name) or base.lower() in taken:
+        base += "_" + hashlib.blake2s(name.encode(), digest_size=3).hexdigest()
+    return base
 
 
 def _optional_properties(schema: dict[str, Any]) -> None:

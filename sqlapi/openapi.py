@@ -21,8 +21,13 @@ from sqlapi.schema import Schema, Table
 
 REF = "#/components/schemas/{model}"
 PER_TABLE_ENDPOINTS = frozenset({"rows.rows", "rows.row", "columns.column_values", "events.events"})
-PROBLEM_STATUSES = {"400": "Bad request: the detail says which parameter", "404": "Not found",
-                    "503": "The database is busy or unreadable"}  # fmt: skip
+PROBLEM_STATUSES = {
+    "400": "Bad request: the detail says which parameter",
+    "401": "No API key, or not a valid one",
+    "403": "Not allowed: a table outside the key's scope, or a refused statement",
+    "404": "Not found",
+    "503": "The database is busy or unreadable",
+}
 _FILTER_TYPES: dict[str, dict[str, Any]] = {
     "integer": models.INT64,
     "number": {"type": "number"},
@@ -165,9 +170,12 @@ def _key_parameter(table: Table) -> dict[str, Any]:
 class TableDocument:
     """The per-table part of the document: paths and components."""
 
-    def __init__(self, schema: Schema, limits: Limits) -> None:
+    def __init__(
+        self, schema: Schema, limits: Limits, errors: tuple[str, ...] = ("400", "404", "503")
+    ) -> None:
         self.schema = schema
         self.limits = limits
+        self.errors = errors
         self.names = models.component_names(schema.tables)
 
     def build(self) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -178,7 +186,9 @@ class TableDocument:
             row = models.row_model(table, base)
             page, one = models.page_model(row, base), models.one_row_model(row, base)
             generated += [row, page, one]
-            paths.update(self.table_paths(table, base, page, one))
+            for path, item in self.table_paths(table, base, page, one).items():
+                item["get"]["responses"] |= _problems(self.errors)
+                paths[path] = item
         _, definitions = models_json_schema(
             [(m, "serialization") for m in generated], ref_template=REF
         )
@@ -258,14 +268,21 @@ class SqlapiOpenAPIProvider(OpenAPIProvider):
     document: dict[str, Any] | None = None
 
     def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
-        if rule.endpoint in PER_TABLE_ENDPOINTS:
+        gateway = self._app.extensions["sqlapi"]
+        if rule.endpoint in PER_TABLE_ENDPOINTS or rule.endpoint == "queries.named_query":
+            return {}, {}  # one path per table / per query, added in schema()
+        if rule.endpoint == "sql.run_sql" and not gateway.settings.enable_sql:
             return {}, {}
         paths, components = super().build_paths(rule)
         for operations in paths.values():
             for operation in operations.values():
                 responses = {str(k): v for k, v in operation["responses"].items()}
                 if rule.rule.startswith("/api"):
-                    responses |= _problems(("400", "404", "503"))
+                    responses |= _problems(
+                        API_ERRORS if gateway.settings.api_keys else PUBLIC_ERRORS
+                    )
+                elif gateway.settings.api_keys:
+                    operation["security"] = []  # probes and docs need no key
                 operation["responses"] = responses
                 self._enumerate_names(operation)
         return paths, components
@@ -286,11 +303,80 @@ class SqlapiOpenAPIProvider(OpenAPIProvider):
         if self.document is None:
             document = super().schema()
             gateway = self._app.extensions["sqlapi"]
-            paths, components = TableDocument(gateway.schema, gateway.limits).build()
+            keyed = bool(gateway.settings.api_keys)
+            errors = API_ERRORS if keyed else PUBLIC_ERRORS
+            paths, components = TableDocument(gateway.schema, gateway.limits, errors).build()
+            columns = self._app.extensions.get("sqlapi.query_columns", {})
+            paths |= query_paths(gateway.settings.queries, columns, gateway.limits, errors)
             document["paths"] = {**dict(document["paths"]), **paths}
             document["components"]["schemas"].update(components)
+            if keyed:
+                document["components"]["securitySchemes"] = {"bearer": BEARER}
+                document["security"] = [{"bearer": []}]
             self.document = document
         return self.document
+
+
+BEARER = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API key from the server's configuration: `Authorization: Bearer <key>`.",
+}
+PUBLIC_ERRORS = ("400", "404", "503")
+API_ERRORS = ("400", "401", "403", "404", "503")
+
+
+def query_paths(
+    queries: dict[str, Any], columns: dict[str, list[str]], limits: Limits, errors: tuple[str, ...]
+) -> dict[str, Any]:
+    """One path per named query, its parameters typed as configured."""
+    types: dict[str, dict[str, Any]] = {
+        "integer": models.INT64,
+        "number": {"type": "number"},
+        "string": {"type": "string"},
+    }
+    paths = {}
+    for name, query in queries.items():
+        row = {
+            "type": "object",
+            "properties": {column: {} for column in columns.get(name, [])},
+            "additionalProperties": False,
+        }
+        page = {
+            "type": "object",
+            "required": ["query", "rows", "next", "next_url"],
+            "properties": {
+                "query": {"type": "string"},
+                "columns": {"type": "array", "items": {"type": "string"}},
+                "rows": {"type": "array", "items": {"anyOf": [row, {"type": "array"}]}},
+                "next": {"type": ["string", "null"]},
+                "next_url": {"type": ["string", "null"]},
+            },
+        }
+        parameters = [
+            {**_param(p, types[kind], f"{kind} parameter :{p}"), "required": True}
+            for p, kind in query.params.items()
+        ]
+        parameters += [
+            _param(
+                "_limit",
+                {"type": "integer", "minimum": 1, "maximum": limits.max_limit},
+                "page size",
+            ),
+            _param("_after", {"type": "string"}, "cursor: the `next` of the previous page"),
+            _param("_shape", {"enum": ["objects", "arrays"]}, "rows as objects or arrays"),
+            _param("_ints", {"enum": ["number", "string"]}, "big integers as strings"),
+        ]
+        paths[f"/api/queries/{path_segment(name)}"] = {
+            "get": {
+                "operationId": f"query_{models.safe_name(name)}",
+                "summary": query.description or f"The named query {name}",
+                "tags": ["queries"],
+                "parameters": parameters,
+                "responses": _responses(page, "a page of the query's rows", errors),
+            }
+        }
+    return paths
 
 
 class SqlapiSchema(QuartSchema):

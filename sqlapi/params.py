@@ -123,6 +123,21 @@ def convert(column: Column, value: str, parameter: str) -> Value:
     return value  # TEXT and NUMERIC affinity convert a bound string themselves
 
 
+def parse_query_value(kind: str, value: str, parameter: str) -> Value:
+    """A named query's declared parameter type: integer, number or string."""
+    if kind == "integer":
+        return parse_int(value, parameter)
+    if kind == "number":
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if math.isnan(number):
+            raise bad_request(f"{parameter} must be a number, not {value[:100]!r}")
+        return number
+    return value
+
+
 def _split_list(value: str) -> list[str]:
     return value.split(",") if value else []
 

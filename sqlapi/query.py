@@ -286,3 +286,16 @@ def split_page(
         else request.offset
     )
     return rows, Cursor(offset=(start or 0) + request.limit)
+
+
+def build_named_query(sql: str, fetch: int, offset: int) -> tuple[str, dict[str, Value]]:
+    """A configured query (trusted SQL with `:named` parameters), paged: the operator's SQL
+    wrapped as a subquery; the page bounds are named parameters no configuration can use."""
+    body = sql.strip().rstrip(";").strip()
+    wrapped = f"SELECT * FROM ({body}) LIMIT :__sqlapi_limit OFFSET :__sqlapi_offset"
+    return wrapped, {"__sqlapi_limit": fetch, "__sqlapi_offset": offset}
+
+
+def build_probe_query(sql: str) -> str:
+    """The configured query's columns, without running it."""
+    return f"SELECT * FROM ({sql.strip().rstrip(';').strip()}) LIMIT 0"

@@ -7,15 +7,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import cast
 
-from quart import Quart, Response, current_app
+from quart import Quart, Response, current_app, g
 
 from sqlapi.config import Settings
 from sqlapi.db import Database
 from sqlapi.encoding import dumps
-from sqlapi.errors import not_found
+from sqlapi.errors import ProblemError, not_found
 from sqlapi.keys import tilde_decode
 from sqlapi.params import Limits
-from sqlapi.schema import Schema, Table
+from sqlapi.schema import Schema, Table, fold
 
 _EXTENSION = "sqlapi"
 
@@ -48,7 +48,32 @@ class Gateway:
                 f"No table or view named {name!r} is exposed. GET /api/tables lists them.",
                 kind="unknown-table",
             )
+        if not self.in_scope(table):
+            raise ProblemError(403, f"This key may not read {table.name!r}.", kind="forbidden")
         return table
+
+    def in_scope(self, table: Table) -> bool:
+        scope = key_scope()
+        return scope is None or fold(table.name) in scope
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        """The tables this request may see."""
+        return tuple(t for t in self.schema.tables if self.in_scope(t))
+
+    def require_unscoped(self, what: str) -> None:
+        if key_scope() is not None:
+            raise ProblemError(
+                403, f"{what} needs a key that is not limited to some tables.", kind="forbidden"
+            )
+
+
+def key_scope() -> frozenset[str] | None:
+    """The tables the request's API key may read (folded), or None for all."""
+    key = getattr(g, "api_key", None)
+    if key is None or key.tables is None:
+        return None
+    return frozenset(fold(name) for name in key.tables)
 
 
 def gateway() -> Gateway:
@@ -62,11 +87,24 @@ def respond(
 
 
 def install(app: Quart, settings: Settings, schema: Schema, db: Database) -> None:
-    from sqlapi.routes import assets, caching, columns, discovery, events, health, pages, rows
+    from sqlapi.routes import (
+        assets,
+        auth,
+        caching,
+        columns,
+        discovery,
+        events,
+        health,
+        pages,
+        queries,
+        rows,
+        sql,
+    )  # fmt: skip
 
     limits = Limits(default_limit=settings.default_limit, max_limit=settings.max_limit)
     subscribers = Subscribers(settings.max_event_streams)
     app.extensions[_EXTENSION] = Gateway(settings, schema, db, limits, subscribers)
-    for module in (discovery, rows, columns, events, health, assets, pages):
+    for module in (discovery, rows, columns, events, queries, sql, health, assets, pages):
         app.register_blueprint(module.blueprint)
+    auth.install(app, settings)  # before caching: a 304 is an answer too
     caching.install(app, settings.immutable)

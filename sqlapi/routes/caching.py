@@ -26,6 +26,7 @@ def request_etag() -> str | None:
             request.path,
             request.query_string.decode("latin-1"),
             request.headers.get("Accept", ""),
+            getattr(g.get("api_key"), "hash", ""),  # what a listing shows depends on the key
         ]
     )
     return hashlib.blake2s(identity.encode(), digest_size=12).hexdigest()

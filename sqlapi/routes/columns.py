@@ -49,7 +49,7 @@ def table_for_column(name: str, chosen: str | None) -> Table:
         table = g.table(chosen)
         find_column(table, name, "column")
         return table
-    having = g.schema.tables_with_column(name)
+    having = [t for t in g.schema.tables_with_column(name) if g.in_scope(t)]
     plain = [t for t in having if t.kind == "table" and (t.fts is None or t.fts.key is not None)]
     full_text = [t for t in having if t.kind == "table" and t not in plain]
     candidates = plain or full_text or having

@@ -21,7 +21,7 @@ def table_url(name: str) -> str:
 @document_response(models.ApiIndex)
 async def database() -> Response:
     g = gateway()
-    tables = g.schema.tables
+    tables = g.tables
     return respond(
         {
             "database": {
@@ -44,7 +44,7 @@ async def database() -> Response:
 @document_response(models.TableList)
 async def tables() -> Response:
     listed = []
-    for table in gateway().schema.tables:
+    for table in gateway().tables:
         summary = table.summary()
         summary["url"] = table_url(table.name)
         summary["rows_url"] = table_url(table.name) + "/rows"
