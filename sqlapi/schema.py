@@ -423,10 +423,32 @@ def restrict(schema: Schema, rules: Restrictions) -> Schema:
             fts = None
         names = {c.name for c in columns}
         key = table.primary_key if set(table.primary_key) <= names else ()
+        indexes = tuple(ix for ix in table.indexes if all(c is None or c in names for c in ix.columns))
         tables.append(
-            dataclasses.replace(table, columns=columns, primary_key=key, fts=fts, _by_name={})
+            dataclasses.replace(
+                table, columns=columns, primary_key=key, fts=fts, indexes=indexes, _by_name={}
+            )
         )
-    return Schema(tables=tuple(tables), sqlite_version=schema.sqlite_version)
+    exposed = Schema(tables=tuple(tables), sqlite_version=schema.sqlite_version)
+    return Schema(
+        tables=tuple(
+            dataclasses.replace(t, foreign_keys=_visible_keys(exposed, t), _by_name={}) for t in tables
+        ),
+        sqlite_version=schema.sqlite_version,
+    )
+
+
+def _visible_keys(exposed: Schema, table: Table) -> tuple[ForeignKey, ...]:
+    """Foreign keys that name only visible columns of exposed tables."""
+    kept = []
+    for fk in table.foreign_keys:
+        target = exposed.table(fk.table)
+        if target is None or any(table.column(c) is None for c in fk.columns):
+            continue
+        if any(r is not None and target.column(r) is None for r in fk.references):
+            continue
+        kept.append(fk)
+    return tuple(kept)
 
 
 def hidden_from(full: Schema, exposed: Schema) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
