@@ -38,6 +38,8 @@ _QUERY_MISTAKES = (
     "ambiguous",
     "misuse",
     "no tables specified",
+    "fts5:",
+    "unterminated string",
 )
 _DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer", "readfile", "writefile", "edit"})
 

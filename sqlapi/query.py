@@ -129,7 +129,8 @@ def filter_clause(where: _Where, f: Filter) -> None:
 def search_clause(where: _Where, table: Table, text: str) -> None:
     """Full-text search; the text becomes quoted FTS phrases, so FTS syntax cannot error."""
     assert table.fts is not None
-    phrases = " ".join('"' + token.replace('"', '""') + '"' for token in text.split())
+    tokens = text.replace("\x00", " ").split()  # FTS5 reads NUL as the end of the query
+    phrases = " ".join('"' + token.replace('"', '""') + '"' for token in tokens)
     fts = quote(table.fts.table)
     if table.fts.key is None:
         where.add(f"{fts} MATCH ?", phrases)

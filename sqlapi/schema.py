@@ -423,7 +423,9 @@ def restrict(schema: Schema, rules: Restrictions) -> Schema:
             fts = None
         names = {c.name for c in columns}
         key = table.primary_key if set(table.primary_key) <= names else ()
-        indexes = tuple(ix for ix in table.indexes if all(c is None or c in names for c in ix.columns))
+        indexes = tuple(
+            ix for ix in table.indexes if all(c is None or c in names for c in ix.columns)
+        )
         tables.append(
             dataclasses.replace(
                 table, columns=columns, primary_key=key, fts=fts, indexes=indexes, _by_name={}
@@ -432,7 +434,8 @@ def restrict(schema: Schema, rules: Restrictions) -> Schema:
     exposed = Schema(tables=tuple(tables), sqlite_version=schema.sqlite_version)
     return Schema(
         tables=tuple(
-            dataclasses.replace(t, foreign_keys=_visible_keys(exposed, t), _by_name={}) for t in tables
+            dataclasses.replace(t, foreign_keys=_visible_keys(exposed, t), _by_name={})
+            for t in tables
         ),
         sqlite_version=schema.sqlite_version,
     )

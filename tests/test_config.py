@@ -63,7 +63,9 @@ def test_config_that_does_not_fit_the_database_stops_startup_in_one_line(
 ) -> None:
     path = tmp_path / "misfit.toml"
     path.write_text(toml)
-    result = subprocess.run([*COMMAND, "serve", "--config", str(path)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*COMMAND, "serve", "--config", str(path)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert needle in result.stderr
 
@@ -106,7 +108,9 @@ def test_named_queries_bind_typed_parameters_and_page(configured: LiveApp) -> No
     assert configured.get("/api/queries/books_by_year?year=1999&title=x").status == 400  # unknown
     assert configured.get("/api/queries/nope").status == 404
     document = configured.json("/openapi.json")
-    params = {p["name"]: p for p in document["paths"]["/api/queries/books_by_year"]["get"]["parameters"]}
+    params = {
+        p["name"]: p for p in document["paths"]["/api/queries/books_by_year"]["get"]["parameters"]
+    }
     assert params["year"]["required"] is True and params["year"]["schema"]["type"] == "integer"
 
 
@@ -119,5 +123,7 @@ def test_hash_key_command() -> None:
     key = "k" * 40
     result = subprocess.run([*COMMAND, "hash-key", key], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == hash_key(key) and key not in result.stdout
-    short = subprocess.run([*COMMAND, "hash-key", "short"], capture_output=True, text=True, timeout=60)
+    short = subprocess.run(
+        [*COMMAND, "hash-key", "short"], capture_output=True, text=True, timeout=60
+    )
     assert short.returncode == 2
