@@ -81,7 +81,8 @@ def test_denied_tables_are_gone_everywhere(configured: LiveApp) -> None:
 def test_hidden_column_never_appears(configured: LiveApp) -> None:
     everywhere = [
         "/api/tables/members", "/api/tables/members/rows", "/api/tables/members/rows/1",
-        "/api/tables/members/rows?_format=ndjson&_limit=3", "/api/tables/members/rows?_format=csv&_limit=3",
+        "/api/tables/members/rows?_format=ndjson&_limit=3",
+        "/api/tables/members/rows?_format=csv&_limit=3",
         "/api/tables", "/openapi.json", "/api/sql?sql=SELECT id, name FROM members LIMIT 3",
     ]  # fmt: skip
     for url in everywhere:
