@@ -30,7 +30,8 @@ tables = ["books", "authors"]
 """
 HOSTILE = [
     "'", '"', "`", "' OR '1'='1", '" OR 1=1 --', "1; DROP TABLE books; --", "*/ SELECT 1 /*",
-    "%", "_", "\\", "\x00", "a\x00b", "\u202egnp.exe", "\uff53\uff45\uff4c\uff45\uff43\uff54", "e\u0301", "\ud7ff\ue000",
+    "%", "_", "\\", "\x00", "a\x00b", "\u202egnp.exe", "e\u0301", "\ud7ff\ue000",
+    "\uff53\uff45\uff4c\uff45\uff43\uff54",  # fullwidth "select"
     "🎉" * 50, "9" * 400, "-9223372036854775809", "1e999", "NaN", "", " ", ",,,", "~", "~zz",
     "x" * 20_000, "\n\r\t", "../../etc/passwd", "%00", "<script>alert(1)</script>",
 ]  # fmt: skip
