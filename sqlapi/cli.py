@@ -6,10 +6,12 @@ import asyncio
 import errno
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
 import sys
+import tempfile
 from pathlib import Path
 from typing import NoReturn
 
@@ -56,6 +58,7 @@ def _load(settings: Settings) -> tuple[Schema, Schema]:
         fail(str(error))
 
 
+GRACEFUL_TIMEOUT_S = 10
 DATABASE = click.argument("database", type=click.Path(path_type=Path), required=False)
 CONFIG = click.option(
     "--config", "config", type=click.Path(path_type=Path), help="A sqlapi.toml file."
@@ -76,6 +79,7 @@ def main() -> None:
 @click.option("--immutable", is_flag=True, help="Promise the file never changes (immutable=1).")
 @click.option("--time-limit-ms", type=int, help="Interrupt queries after this long [1000].")
 @click.option("--max-limit", type=int, help="Largest page size a client may ask for [1000].")
+@click.option("--access-log/--no-access-log", default=True, help="Log each request on stdout.")
 @CONFIG
 @click.option("--enable-sql", is_flag=True, default=None, help="Serve /api/sql (read-only SQL).")
 @click.option(
@@ -96,6 +100,7 @@ def serve(
     cors_origins: tuple[str, ...],
     config: Path | None,
     enable_sql: bool | None,
+    access_log: bool,
 ) -> None:
     """Serve DATABASE (default: the bundled sample.db) as a JSON API."""
     path = _check_file(database or sample_database())
@@ -121,9 +126,9 @@ def serve(
         err=True,
     )
     if workers == 1:
-        _serve_one(settings, app)
+        _serve_one(settings, app, access_log)
     else:
-        _serve_many(settings)
+        _serve_many(settings, access_log)
 
 
 def _check_port(host: str, port: int) -> None:
@@ -140,11 +145,11 @@ def _check_port(host: str, port: int) -> None:
         fail(f"cannot listen on {host}:{port}: {error.strerror or error}")
 
 
-def _hypercorn_config(settings: Settings) -> Config:
+def _hypercorn_config(settings: Settings, access_log: bool) -> Config:
     config = Config()
     config.bind = [f"{settings.host}:{settings.port}"]
-    config.accesslog = None
-    config.graceful_timeout = 10
+    config.accesslog = "-" if access_log else None  # hypercorn's access log, on stdout
+    config.graceful_timeout = GRACEFUL_TIMEOUT_S
     return config
 
 
@@ -158,29 +163,42 @@ def _app(settings: Settings) -> Quart:
         fail(str(error))
 
 
-def _serve_one(settings: Settings, app: Quart) -> None:
+def _serve_one(settings: Settings, app: Quart, access_log: bool) -> None:
     from hypercorn.asyncio import serve as hypercorn_serve
 
-    config = _hypercorn_config(settings)
+    config = _hypercorn_config(settings, access_log)
+    closing = app.extensions["sqlapi"].subscribers.closing
 
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await hypercorn_serve(app, config, shutdown_trigger=stop.wait)
+
+        async def shutdown() -> None:
+            await stop.wait()
+            closing.set()  # event streams end cleanly; in-flight requests finish
+
+        await hypercorn_serve(app, config, shutdown_trigger=shutdown)
 
     asyncio.run(run())
 
 
-def _serve_many(settings: Settings) -> None:
+def _serve_many(settings: Settings, access_log: bool) -> None:
     from hypercorn.run import run
 
+    from sqlapi.routes.metrics import MULTIPROCESS
+
+    metrics_dir = tempfile.mkdtemp(prefix="sqlapi-metrics-")
     os.environ.update(settings.to_env())
-    config = _hypercorn_config(settings)
+    os.environ[MULTIPROCESS] = metrics_dir  # the workers' metrics, added up by any of them
+    config = _hypercorn_config(settings, access_log)
     config.workers = settings.workers
     config.application_path = "sqlapi.app:create_app_from_env()"
-    exit_code = run(config)
+    try:
+        exit_code = run(config)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     sys.exit(exit_code)
 
 

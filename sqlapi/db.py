@@ -175,6 +175,7 @@ class Database:
         sql_authorizer: Authorizer | None = None,
     ) -> None:
         self.authorizer = authorizer or make_authorizer()
+        self.observe: Callable[[float], None] | None = None  # query time, for metrics
         self.sql_authorizer = sql_authorizer or self.authorizer
         self.path = path
         self.immutable = immutable
@@ -292,12 +293,15 @@ class Database:
         """One step on `slot`'s thread, interrupted past the time limit."""
         loop = asyncio.get_running_loop()
         timer = loop.call_later(self.time_limit_ms / 1000, self._expire, slot, slot.generation)
+        started = loop.time()
         try:
             return await step
         except sqlite3.Error as error:
             raise self._problem(error) from error
         finally:
             timer.cancel()
+            if self.observe is not None:
+                self.observe(loop.time() - started)
 
     async def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         """Run one query to completion within the time limit."""

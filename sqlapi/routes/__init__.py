@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 from quart import Quart, Response, current_app, g
@@ -22,10 +23,11 @@ _EXTENSION = "sqlapi"
 
 @dataclass
 class Subscribers:
-    """Open event streams, bounded."""
+    """Open event streams, bounded; `closing` ends them when the server shuts down."""
 
     limit: int
     open: int = 0
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ def install(app: Quart, settings: Settings, schema: Schema, db: Database) -> Non
         discovery,
         events,
         health,
+        metrics,
         pages,
         queries,
         rows,
@@ -104,7 +107,10 @@ def install(app: Quart, settings: Settings, schema: Schema, db: Database) -> Non
     limits = Limits(default_limit=settings.default_limit, max_limit=settings.max_limit)
     subscribers = Subscribers(settings.max_event_streams)
     app.extensions[_EXTENSION] = Gateway(settings, schema, db, limits, subscribers)
-    for module in (discovery, rows, columns, events, queries, sql, health, assets, pages):
+    modules = (discovery, rows, columns, events, queries, sql, health, metrics, assets, pages)
+    for module in modules:
         app.register_blueprint(module.blueprint)
+    metrics.install(app)
+    db.observe = metrics.observe_query
     auth.install(app, settings)  # before caching: a 304 is an answer too
     caching.install(app, settings.immutable)

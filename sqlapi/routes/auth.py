@@ -14,6 +14,7 @@ from sqlapi.errors import ProblemError
 PUBLIC_PREFIXES = (
     "/healthz",
     "/readyz",
+    "/metrics",
     "/openapi.json",
     "/docs",
     "/redocs",

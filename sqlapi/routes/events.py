@@ -14,6 +14,7 @@ from sqlapi.errors import Unavailable
 from sqlapi.params import EVENTS, Options, parse_int, parse_rows
 from sqlapi.query import Filter, RowsRequest, SortKey, build_rows_query
 from sqlapi.routes import Gateway, gateway
+from sqlapi.routes.metrics import EVENT_STREAMS
 from sqlapi.schema import Column, Table
 
 blueprint = Blueprint("events", __name__)
@@ -77,6 +78,7 @@ async def events(table_name: str) -> Response:
     async def stream() -> AsyncIterator[bytes]:
         nonlocal last
         subscribers.open += 1
+        EVENT_STREAMS.inc()
         try:
             yield f"retry: {RETRY_MS}\n\n".encode()
             while True:
@@ -85,14 +87,23 @@ async def events(table_name: str) -> Response:
                     async for row_id, data in rows_after(g, base, key, last, options):
                         last = row_id
                         yield event("row", data, row_id)
-                try:
-                    await asyncio.wait_for(signal.wait(), g.settings.keepalive_s)
-                except TimeoutError:
+                closing = subscribers.closing
+                done, pending = await asyncio.wait(
+                    [asyncio.ensure_future(signal.wait()), asyncio.ensure_future(closing.wait())],
+                    timeout=g.settings.keepalive_s,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                for waiter in pending:
+                    waiter.cancel()
+                if closing.is_set():
+                    return  # the server is shutting down: end the stream cleanly
+                if not done:
                     yield b": keep-alive\n\n"
                     continue
                 yield event("change", dumps({"table": table.name, "version": g.db.version}))
         finally:
             subscribers.open -= 1
+            EVENT_STREAMS.dec()
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return Response(stream(), content_type="text/event-stream", headers=headers)

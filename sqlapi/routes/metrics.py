@@ -1,0 +1,68 @@
+"""Prometheus metrics at /metrics: requests by route and status, request latency, query
+time and open event streams. With several workers, each writes to a shared directory
+(prometheus_client's multiprocess mode) and any of them answers for all."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+from quart import Blueprint, Quart, Response, g, request
+from quart_schema import hide
+
+blueprint = Blueprint("metrics", __name__)
+MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR"
+
+REQUESTS = Counter("sqlapi_requests_total", "HTTP requests answered", ["route", "method", "status"])
+LATENCY = Histogram(
+    "sqlapi_request_duration_seconds", "Time to answer a request (to the first byte of streams)",
+    ["route"], buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)  # fmt: skip
+QUERY_TIME = Histogram(
+    "sqlapi_query_duration_seconds", "Time SQLite spent on one query (or one export batch)",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
+)  # fmt: skip
+EVENT_STREAMS = Gauge(
+    "sqlapi_event_streams", "Open Server-Sent Event streams", multiprocess_mode="livesum"
+)
+
+
+def observe_query(seconds: float) -> None:
+    QUERY_TIME.observe(seconds)
+
+
+@blueprint.get("/metrics")
+@hide
+async def metrics() -> Response:
+    if os.environ.get(MULTIPROCESS):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        body = generate_latest(registry)
+    else:
+        body = generate_latest()
+    return Response(body, content_type=CONTENT_TYPE_LATEST)
+
+
+def install(app: Quart) -> None:
+    @app.before_request
+    async def start_clock() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    async def count(response: Response) -> Response:
+        rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        if rule != "/metrics":
+            REQUESTS.labels(rule, request.method, str(response.status_code)).inc()
+            LATENCY.labels(rule).observe(
+                time.perf_counter() - g.get("started", time.perf_counter())
+            )
+        return response
