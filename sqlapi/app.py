@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sqlite3
 
 from quart import Quart, Response
@@ -117,5 +118,10 @@ def create_app(settings: Settings, schemas: tuple[Schema, Schema] | None = None)
 
 
 def create_app_from_env() -> Quart:
-    """For hypercorn worker processes: settings travel in the environment."""
+    """For hypercorn worker processes: settings travel in the environment.
+
+    A worker ignores SIGTERM: hypercorn's parent process stops the workers through a
+    shared shutdown event (a graceful drain), but once the first idle worker has exited
+    it also sends SIGTERM to the others, which would kill their in-flight requests."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     return create_app(Settings.from_env())

@@ -88,13 +88,17 @@ async def events(table_name: str) -> Response:
                         last = row_id
                         yield event("row", data, row_id)
                 closing = subscribers.closing
-                done, pending = await asyncio.wait(
-                    [asyncio.ensure_future(signal.wait()), asyncio.ensure_future(closing.wait())],
-                    timeout=g.settings.keepalive_s,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                for waiter in pending:
-                    waiter.cancel()
+                waiters = [
+                    asyncio.ensure_future(signal.wait()),
+                    asyncio.ensure_future(closing.wait()),
+                ]
+                try:
+                    done, _ = await asyncio.wait(
+                        waiters, timeout=g.settings.keepalive_s, return_when=asyncio.FIRST_COMPLETED
+                    )
+                finally:
+                    for waiter in waiters:
+                        waiter.cancel()
                 if closing.is_set():
                     return  # the server is shutting down: end the stream cleanly
                 if not done:

@@ -1,0 +1,246 @@
+"""Deployment: workers and SIGTERM, metrics, the Dockerfile's own steps, the Kubernetes
+manifests, and a real nginx caching in front of sqlapi."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.servers import free_port, serving
+
+ROOT = Path(__file__).parents[1]
+BIN = Path(sys.executable).parent
+
+
+def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return (
+                response.status,
+                {k.lower(): v for k, v in response.headers.items()},
+                response.read(),
+            )
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+def test_metrics_count_requests_by_route_and_status() -> None:
+    with serving() as server:
+        for _ in range(3):
+            fetch(f"{server.url}/api/tables/books/rows?_limit=1")
+        fetch(f"{server.url}/api/tables/books/rows?_limit=0")
+        status, headers, body = fetch(f"{server.url}/metrics")
+    text = body.decode()
+    assert status == 200 and headers["content-type"].startswith("text/plain")
+    assert (
+        'sqlapi_requests_total{method="GET",route="/api/tables/<table_name>/rows",status="200"} 3.0'
+        in text
+    )
+    assert (
+        'sqlapi_requests_total{method="GET",route="/api/tables/<table_name>/rows",status="400"} 1.0'
+        in text
+    )
+    assert (
+        "sqlapi_request_duration_seconds_bucket" in text
+        and "sqlapi_query_duration_seconds_count" in text
+    )
+    assert "sqlapi_event_streams" in text
+
+
+def test_workers_share_the_port_and_metrics_and_drain_on_sigterm(edge_path: Path) -> None:
+    with serving(str(edge_path), "--workers", "2", "--time-limit-ms", "2000") as server:
+        for _ in range(10):
+            assert fetch(f"{server.url}/api/tables/plain/rows")[0] == 200
+        metrics = fetch(f"{server.url}/metrics")[2].decode()
+        served = re.search(
+            r'route="/api/tables/<table_name>/rows",status="200"} ([0-9.]+)', metrics
+        )
+        assert served is not None and float(served.group(1)) == 10.0  # every worker's requests
+        slow = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        slow.request("GET", "/api/tables/slow/rows")  # runs until the 2 s time limit
+        time.sleep(0.5)
+        server.process.send_signal(signal.SIGTERM)
+        answer = slow.getresponse()
+        assert answer.status == 400 and json.loads(answer.read())["type"].endswith("time-limit")
+        assert server.process.wait(timeout=30) == 0
+
+
+def test_sigterm_ends_event_streams_cleanly_and_exits_zero(tmp_path: Path) -> None:
+    path = tmp_path / "feed.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE feed (id INTEGER PRIMARY KEY, body TEXT)")
+    conn.commit()
+    conn.close()
+    with serving(str(path)) as server:
+        stream = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        stream.request("GET", "/api/tables/feed/events")
+        response = stream.getresponse()
+        assert response.readline().startswith(b"retry:")
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        assert response.read() == b"\n"  # the rest of the stream, then a clean end of body
+        assert server.process.wait(timeout=30) == 0
+        assert time.monotonic() - started < 8  # well inside the 10 s grace period
+
+
+def dockerfile() -> dict[str, list[str]]:
+    instructions: dict[str, list[str]] = {}
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            word, _, rest = line.strip().partition(" ")
+            instructions.setdefault(word, []).append(rest.strip())
+    return instructions
+
+
+def test_dockerfile_lints_clean() -> None:
+    result = subprocess.run(
+        [str(BIN / "hadolint"), str(ROOT / "Dockerfile")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_install_and_start_steps_work_in_a_fresh_virtualenv(tmp_path: Path) -> None:
+    """No Docker engine here: run the image's COPY, pip install, ENTRYPOINT and HEALTHCHECK
+    in a new virtualenv, so that a broken step fails CI."""
+    steps = dockerfile()
+    build = tmp_path / "app"
+    build.mkdir()
+    for copy in steps["COPY"]:
+        *sources, target = copy.split()
+        for source in sources:
+            destination = (
+                build / target / Path(source).name if target.endswith("/") else build / target
+            )
+            if (ROOT / source).is_dir():
+                shutil.copytree(
+                    ROOT / source, destination, ignore=shutil.ignore_patterns("__pycache__")
+                )
+            else:
+                shutil.copy(ROOT / source, destination)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    for command in steps["RUN"][0].split("&&"):
+        words = command.split()
+        if words[0] == "pip":
+            subprocess.run(
+                [str(venv / "bin" / "pip"), *words[1:]], cwd=build, check=True, capture_output=True
+            )
+    entrypoint = json.loads(steps["ENTRYPOINT"][0]) + json.loads(steps["CMD"][0])
+    port = free_port()
+    command = [str(venv / "bin" / entrypoint[0]), *entrypoint[1:]]
+    command[command.index("--host") + 1] = "127.0.0.1"
+    command[command.index("--port") + 1] = str(port)
+    process = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        healthcheck = json.loads(steps["HEALTHCHECK"][0].split("CMD", 1)[1].strip())
+        healthcheck = [
+            str(venv / "bin" / healthcheck[0]),
+            *[a.replace("8000", str(port)) for a in healthcheck[1:]],
+        ]
+        for _ in range(100):
+            if subprocess.run(healthcheck, capture_output=True).returncode == 0:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(
+                "the HEALTHCHECK never passed: "
+                + (process.stderr.read().decode() if process.stderr else "")
+            )
+        status, _, body = fetch(f"http://127.0.0.1:{port}/api/tables/genres/rows?_limit=1")
+        assert status == 200 and json.loads(body)["rows"] == [{"id": 1, "name": "Fiction"}]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_kubernetes_manifests_validate_against_the_schemas() -> None:
+    manifests = sorted((ROOT / "deploy" / "kubernetes").glob("*.yaml"))
+    assert {m.name for m in manifests} == {"deployment.yaml", "service.yaml", "hpa.yaml"}
+    result = subprocess.run(
+        [str(BIN / "kubernetes-validate"), "--strict", *map(str, manifests)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    deployment = (ROOT / "deploy" / "kubernetes" / "deployment.yaml").read_text()
+    for needle in (
+        "path: /readyz",
+        "path: /healthz",
+        "readOnlyRootFilesystem: true",
+        "readOnly: true",
+    ):
+        assert needle in deployment
+
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+@pytest.mark.skipif(
+    not Path(NGINX).exists() and not os.environ.get("CI"), reason="nginx is not installed"
+)
+def test_nginx_caches_and_revalidates_and_follows_commits(tmp_path: Path) -> None:
+    path = tmp_path / "shop.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)")
+    conn.execute("INSERT INTO items (name) VALUES ('first')")
+    conn.commit()
+    with serving(str(path)) as server:
+        proxy_port = free_port()
+        site = (ROOT / "deploy" / "nginx" / "sqlapi.conf").read_text()
+        site = site.replace("127.0.0.1:8000", f"127.0.0.1:{server.port}").replace(
+            "listen 8080", f"listen 127.0.0.1:{proxy_port}"
+        )
+        site = site.replace("/var/cache/nginx/sqlapi", str(tmp_path / "cache"))
+        temp_paths = "".join(
+            f"{kind}_temp_path {tmp_path}/{kind};\n"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        user = "user root;\n" if os.geteuid() == 0 else ""  # workers must reach the pytest folder
+        (tmp_path / "nginx.conf").write_text(
+            f"{user}pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+            f"http {{\naccess_log off;\n{temp_paths}{site}\n}}\n"
+        )
+        conf = str(tmp_path / "nginx.conf")
+        nginx = subprocess.Popen(
+            [NGINX, "-p", str(tmp_path), "-c", conf, "-g", "daemon off;"], stderr=subprocess.PIPE
+        )
+        try:
+            url = f"http://127.0.0.1:{proxy_port}/api/tables/items/rows"
+            for _ in range(100):
+                try:
+                    first = fetch(url)
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            assert first[0] == 200 and first[1]["x-cache-status"] == "MISS"
+            assert fetch(url)[1]["x-cache-status"] == "HIT"
+            time.sleep(2.1)  # past proxy_cache_valid (nginx counts whole seconds)
+            again = fetch(url)
+            assert again[1]["x-cache-status"] == "REVALIDATED"  # sqlapi answered 304 to nginx
+            assert again[2] == first[2]
+            conn.execute("INSERT INTO items (name) VALUES ('second')")
+            conn.commit()
+            deadline = time.monotonic() + 10
+            while b"second" not in fetch(url)[2] and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert [r["name"] for r in json.loads(fetch(url)[2])["rows"]] == ["first", "second"]
+        finally:
+            nginx.terminate()
+            nginx.wait(timeout=10)
+            conn.close()
