@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sqlite3
 
 from quart import Quart, Response
@@ -118,10 +117,6 @@ def create_app(settings: Settings, schemas: tuple[Schema, Schema] | None = None)
 
 
 def create_app_from_env() -> Quart:
-    """For hypercorn worker processes: settings travel in the environment.
-
-    A worker ignores SIGTERM: hypercorn's parent process stops the workers through a
-    shared shutdown event (a graceful drain), but once the first idle worker has exited
-    it also sends SIGTERM to the others, which would kill their in-flight requests."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    """For running under another ASGI server, e.g. `hypercorn 'sqlapi.app:create_app_from_env()'`
+    with SQLAPI_SETTINGS holding the settings as JSON."""
     return create_app(Settings.from_env())

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import json
 import os
-import shutil
-import signal
 import socket
 import sqlite3
 import sys
-import tempfile
 from pathlib import Path
 from typing import NoReturn
 
 import click
-from hypercorn.config import Config
 from quart import Quart
 
 from sqlapi import __version__
 from sqlapi.config import ConfigError, Settings, hash_key, load_settings, sample_database
 from sqlapi.schema import Schema
+from sqlapi.serving import hypercorn_config, serve_many, serve_one
 
 
 def fail(message: str) -> NoReturn:
@@ -58,7 +54,6 @@ def _load(settings: Settings) -> tuple[Schema, Schema]:
         fail(str(error))
 
 
-GRACEFUL_TIMEOUT_S = 10
 DATABASE = click.argument("database", type=click.Path(path_type=Path), required=False)
 CONFIG = click.option(
     "--config", "config", type=click.Path(path_type=Path), help="A sqlapi.toml file."
@@ -126,9 +121,9 @@ def serve(
         err=True,
     )
     if workers == 1:
-        _serve_one(settings, app, access_log)
+        serve_one(app, hypercorn_config(settings, access_log))
     else:
-        _serve_many(settings, access_log)
+        sys.exit(serve_many(settings, access_log))
 
 
 def _check_port(host: str, port: int) -> None:
@@ -145,14 +140,6 @@ def _check_port(host: str, port: int) -> None:
         fail(f"cannot listen on {host}:{port}: {error.strerror or error}")
 
 
-def _hypercorn_config(settings: Settings, access_log: bool) -> Config:
-    config = Config()
-    config.bind = [f"{settings.host}:{settings.port}"]
-    config.accesslog = "-" if access_log else None  # hypercorn's access log, on stdout
-    config.graceful_timeout = GRACEFUL_TIMEOUT_S
-    return config
-
-
 def _app(settings: Settings) -> Quart:
     """The app, or one line on stderr for a bad file or configuration."""
     from sqlapi.app import create_app
@@ -161,45 +148,6 @@ def _app(settings: Settings) -> Quart:
         return create_app(settings, _load(settings))
     except ConfigError as error:
         fail(str(error))
-
-
-def _serve_one(settings: Settings, app: Quart, access_log: bool) -> None:
-    from hypercorn.asyncio import serve as hypercorn_serve
-
-    config = _hypercorn_config(settings, access_log)
-    closing = app.extensions["sqlapi"].subscribers.closing
-
-    async def run() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-
-        async def shutdown() -> None:
-            await stop.wait()
-            closing.set()  # event streams end cleanly; in-flight requests finish
-
-        await hypercorn_serve(app, config, shutdown_trigger=shutdown)
-
-    asyncio.run(run())
-
-
-def _serve_many(settings: Settings, access_log: bool) -> None:
-    from hypercorn.run import run
-
-    from sqlapi.routes.metrics import MULTIPROCESS
-
-    metrics_dir = tempfile.mkdtemp(prefix="sqlapi-metrics-")
-    os.environ.update(settings.to_env())
-    os.environ[MULTIPROCESS] = metrics_dir  # the workers' metrics, added up by any of them
-    config = _hypercorn_config(settings, access_log)
-    config.workers = settings.workers
-    config.application_path = "sqlapi.app:create_app_from_env()"
-    try:
-        exit_code = run(config)
-    finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
-    sys.exit(exit_code)
 
 
 @main.command("hash-key")

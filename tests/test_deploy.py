@@ -69,13 +69,23 @@ def test_workers_share_the_port_and_metrics_and_drain_on_sigterm(edge_path: Path
             r'route="/api/tables/<table_name>/rows",status="200"} ([0-9.]+)', metrics
         )
         assert served is not None and float(served.group(1)) == 10.0  # every worker's requests
+        streams = []
+        for _ in range(4):  # event streams on both workers, most likely
+            stream = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            stream.request("GET", "/api/tables/plain/events")
+            streams.append(stream.getresponse())
+            assert streams[-1].readline().startswith(b"retry:")
         slow = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
         slow.request("GET", "/api/tables/slow/rows")  # runs until the 2 s time limit
         time.sleep(0.5)
+        started = time.monotonic()
         server.process.send_signal(signal.SIGTERM)
         answer = slow.getresponse()
         assert answer.status == 400 and json.loads(answer.read())["type"].endswith("time-limit")
+        for stream in streams:
+            assert stream.read() == b"\n"  # each stream ends cleanly, at once
         assert server.process.wait(timeout=30) == 0
+        assert time.monotonic() - started < 8  # well inside the 10 s grace period
 
 
 def test_sigterm_ends_event_streams_cleanly_and_exits_zero(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from quart import Blueprint, Quart, Response, g, request
 from quart_schema import hide
 
 blueprint = Blueprint("metrics", __name__)
-MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR"
+MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR"  # set by sqlapi.serving for several workers
 
 REQUESTS = Counter("sqlapi_requests_total", "HTTP requests answered", ["route", "method", "status"])
 LATENCY = Histogram(
