@@ -166,3 +166,34 @@ def test_bad_last_event_id_is_a_problem(tmp_path: Path) -> None:
         connection.request("GET", "/api/tables/feed/events", headers={"Last-Event-ID": "nope"})
         assert connection.getresponse().status == 400
         connection.close()
+
+
+def test_a_slow_subscriber_does_not_stall_the_others(tmp_path: Path) -> None:
+    path = make_feed(tmp_path / "feed.db", "wal")
+    with in_process(Settings(database=path)) as server:
+        slow = EventReader(server, "/api/tables/feed/events")  # connects, then never reads
+        fast = EventReader(server, "/api/tables/feed/events")
+        conn = sqlite3.connect(path)
+        for _ in range(10):  # 10 MB of row events: far more than the slow socket holds
+            conn.executemany("INSERT INTO feed (body) VALUES (?)", [("x" * 2000,)] * 500)
+            conn.commit()
+        conn.close()
+        got = fast.rows(5000, deadline_s=60)
+        assert [int(e["id"]) for e in got] == list(range(3, 5003))
+        fast.close()
+        slow.close()
+
+
+def test_fts_and_search_follow_hidden_columns() -> None:
+    from sqlapi.config import sample_database
+    from sqlapi.db import load_schema
+    from sqlapi.schema import Restrictions, restrict
+
+    full = load_schema(sample_database(), False)
+    hidden = restrict(full, Restrictions(hidden={"books": ("description",)}))
+    books, index = hidden.table("books"), hidden.table("books_fts")
+    assert books is not None and index is not None
+    assert books.fts is None  # _search would match text in the hidden column
+    assert index.column_names == ["rowid", "title"] and index.fts is None
+    denied = restrict(full, Restrictions(deny=("books",)))
+    assert denied.table("books_fts") is None  # the index goes with its content table
