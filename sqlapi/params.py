@@ -100,13 +100,7 @@ def convert(column: Column, value: str, parameter: str) -> Value:
     if affinity == "INTEGER":
         return parse_int(value, parameter)
     if affinity == "REAL":
-        try:
-            number = float(value)
-        except ValueError:
-            number = math.nan
-        if math.isnan(number):
-            raise bad_request(f"{parameter} must be a number, not {value[:100]!r}")
-        return number
+        return parse_number(value, parameter)
     if column.json_type == "blob":
         try:
             return base64.b64decode(value, validate=True)
@@ -128,14 +122,19 @@ def parse_query_value(kind: str, value: str, parameter: str) -> Value:
     if kind == "integer":
         return parse_int(value, parameter)
     if kind == "number":
-        try:
-            number = float(value)
-        except ValueError:
-            number = math.nan
-        if math.isnan(number):
-            raise bad_request(f"{parameter} must be a number, not {value[:100]!r}")
-        return number
+        return parse_number(value, parameter)
     return value
+
+
+def parse_number(value: str, parameter: str) -> float:
+    """A float; ±inf are allowed (SQLite stores them), NaN is not."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if math.isnan(number):
+        raise bad_request(f"{parameter} must be a number, not {value[:100]!r}")
+    return number
 
 
 def _split_list(value: str) -> list[str]:
