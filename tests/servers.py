@@ -35,7 +35,7 @@ def serving(*args: str, cwd: Path | None = None) -> Iterator[Server]:
     process = subprocess.Popen(
         [*COMMAND, "serve", *args, "--port", str(port)],
         cwd=cwd,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,  # the access log: a pipe nobody reads would fill and block
         stderr=subprocess.PIPE,
         text=True,
     )

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port, serving
+from tests.servers import COMMAND, free_port, serving
 
 ROOT = Path(__file__).parents[1]
 BIN = Path(sys.executable).parent
@@ -254,3 +254,23 @@ def test_nginx_caches_and_revalidates_and_follows_commits(tmp_path: Path) -> Non
             nginx.terminate()
             nginx.wait(timeout=10)
             conn.close()
+
+
+def test_access_log_records_each_request(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    port = free_port()
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [*COMMAND, "serve", "--port", str(port)], stdout=out, stderr=subprocess.DEVNULL
+        )
+        try:
+            for _ in range(100):
+                try:
+                    fetch(f"http://127.0.0.1:{port}/api/tables/genres/rows?_limit=1")
+                    break
+                except OSError:
+                    time.sleep(0.1)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    assert '"GET /api/tables/genres/rows 1.1" 200' in log.read_text()  # hypercorn logs the path
