@@ -51,7 +51,9 @@ def main() -> None:
         time.sleep(1)
         print(f"with {count} idle subscribers: {stats(server.pid)}")
         started = time.perf_counter()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/tables/books/rows?_limit=50") as answer:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/api/tables/books/rows?_limit=50"
+        ) as answer:
             answer.read()
         print(f"a 50-row page meanwhile:   {1000 * (time.perf_counter() - started):.1f} ms")
         for connection, _ in streams:
