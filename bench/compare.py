@@ -14,32 +14,16 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import statistics
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
+from common import free_port, wait_ready
+
 HERE = Path(__file__).parent
 DATASETTE_VENV = HERE / ".venv-datasette"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ready(url: str) -> None:
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} never answered")
 
 
 def datasette_binary() -> Path:

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -16,21 +15,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from common import free_port, rss_kib, wait_ready
+
 HERE = Path(__file__).parent
 SQLAPI = [sys.executable, "-m", "sqlapi"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def rss_kib(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
 
 
 def download(url: str) -> tuple[float, int, int]:
@@ -50,12 +38,7 @@ def main() -> None:
     server = subprocess.Popen([*SQLAPI, "serve", str(database), "--immutable", "--port", str(port)],
                               stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_ready(f"http://127.0.0.1:{port}/readyz")
         idle = rss_kib(server.pid, "VmRSS")
         peak = [idle]
         stop = threading.Event()

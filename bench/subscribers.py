@@ -7,23 +7,17 @@ with N open `/events` streams, from a second process.
 from __future__ import annotations
 
 import http.client
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from common import free_port, proc_status, wait_ready
 
 
 def stats(pid: int) -> str:
-    status = Path(f"/proc/{pid}/status").read_text()
-    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    fields = proc_status(pid)
     fds = len(list(Path(f"/proc/{pid}/fd").iterdir()))
     return f"RSS {int(fields['VmRSS'].split()[0]) / 1024:.1f} MiB, threads {fields['Threads'].strip()}, fds {fds}"
 
@@ -34,12 +28,7 @@ def main() -> None:
     server = subprocess.Popen([sys.executable, "-m", "sqlapi", "serve", "--port", str(port), "--no-access-log"],
                               stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_ready(f"http://127.0.0.1:{port}/readyz")
         print(f"idle server:               {stats(server.pid)}")
         streams = []
         for _ in range(count):
