@@ -85,10 +85,6 @@ class Settings(BaseModel):
             )
         return self
 
-    def to_env(self) -> dict[str, str]:
-        """For worker processes, which rebuild the app from the environment."""
-        return {SETTINGS_ENV: self.model_dump_json()}
-
     @classmethod
     def from_env(cls) -> Settings:
         return cls.model_validate_json(os.environ[SETTINGS_ENV])

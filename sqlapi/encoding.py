@@ -30,11 +30,6 @@ def dumps(document: object) -> bytes:
     return orjson.dumps(document, default=_default)
 
 
-def json_value(value: object) -> object:
-    """One value as it appears in JSON (for places that need it before encoding, e.g. keys)."""
-    return _default(value) if isinstance(value, bytes) else value
-
-
 def _int_as_string(value: object) -> object:
     if type(value) is int and not -JS_SAFE_INTEGER <= value <= JS_SAFE_INTEGER:
         return str(value)
@@ -73,10 +68,6 @@ def shape_rows(
     if shape == "arrays":
         return [list(r) for r in rows]
     return [dict(zip(names, r, strict=True)) for r in rows]
-
-
-def scalar(value: object, ints_as_strings: bool) -> object:
-    return _int_as_string(value) if ints_as_strings else value
 
 
 def ndjson_lines(

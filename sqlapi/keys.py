@@ -9,7 +9,6 @@ import json
 import math
 import re
 import urllib.parse
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 Value = None | int | float | str | bytes
@@ -115,19 +114,6 @@ def path_segment(name: str) -> str:
     """A table or column name as one URL path segment: "/" cannot travel even
     percent-encoded, so such names are tilde-encoded first."""
     return urllib.parse.quote(tilde_encode(name) if "/" in name else name, safe="")
-
-
-def _key_text(value: object) -> str:
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    return str(value)
-
-
-def encode_row_key(values: Sequence[object]) -> str:
-    """The `{pk}` path segment: the value itself, or tilde-encoded values joined by `,`."""
-    if len(values) == 1:
-        return _key_text(values[0])
-    return ",".join(tilde_encode(_key_text(v)) for v in values)
 
 
 def split_row_key(segment: str, parts: int) -> list[str]:
