@@ -27,9 +27,11 @@ _PATTERNS = {"contains": "%{}%", "startswith": "{}%", "endswith": "%{}"}
 
 
 def quote(name: str) -> str:
-    """Quote an identifier. Quoting never validates: SQLite turns an unknown double-quoted
-    name into a string literal, so only names found in the schema may reach here."""
-    return '"' + name.replace('"', '""') + '"'
+    """Quote an identifier, in backticks. Only names found in the schema may reach here;
+    and should the file's schema change under a request, a name it no longer has is an
+    error: SQLite turns an unknown *double-quoted* name into a string literal (silently
+    wrong rows), never a backticked one."""
+    return "`" + name.replace("`", "``") + "`"
 
 
 @dataclass(frozen=True)

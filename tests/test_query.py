@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,9 +23,17 @@ from sqlapi.schema import introspect
 small = st.one_of(st.none(), st.integers(-2, 2))
 
 
-def test_quote_doubles_quotes_and_keeps_everything_else() -> None:
-    assert quote('a"b') == '"a""b"'
-    assert quote("x; DROP TABLE t --") == '"x; DROP TABLE t --"'
+def test_quoted_names_round_trip_and_an_unknown_one_is_an_error_never_a_string() -> None:
+    conn = sqlite3.connect(":memory:")
+    names = ['a"b', "back`tick", "x; DROP TABLE t --", "[br]", "ü 表"]
+    conn.execute(f"CREATE TABLE t ({', '.join(quote(n) for n in names)})")
+    conn.execute("INSERT INTO t VALUES (1, 2, 3, 4, 5)")
+    assert [d[0] for d in conn.execute("SELECT * FROM t").description] == names
+    assert conn.execute(f"SELECT {quote('back`tick')} FROM t").fetchall() == [(2,)]
+    with pytest.raises(sqlite3.OperationalError, match="no such column"):
+        conn.execute(f"SELECT {quote('gone')} FROM t")  # "gone" would be the string 'gone'
+    with pytest.raises(sqlite3.OperationalError, match="no such column"):
+        conn.execute(f"SELECT 1 FROM t WHERE {quote('gone')} IS NOT NULL")
 
 
 @settings(max_examples=150, deadline=None)
@@ -97,6 +106,6 @@ def test_next_page_query_uses_the_key_not_offset() -> None:
         RowsRequest(table=table, select=table.columns, limit=1, after=Cursor(key=(1,)))
     )
     assert "OFFSET ?" in query.sql and query.params[-1] == 0
-    assert '"id" > ?' in query.sql
+    assert "`id` > ?" in query.sql
     plan = " ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + query.sql, query.params))
     assert "USING INTEGER PRIMARY KEY" in plan  # a seek, so deep pages cost what the first does
