@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 
-from quart import Quart, Response
+from quart import Quart, Response, g
+from quart.typing import ResponseReturnValue
 from quart_cors import cors
 from werkzeug.exceptions import HTTPException
 
-from sqlapi import db, openapi, routes
+from sqlapi import db, openapi, readonly, routes
 from sqlapi.config import ConfigError, Settings
-from sqlapi.errors import ProblemError
+from sqlapi.errors import ProblemError, SchemaChanged
 from sqlapi.query import build_probe_query
-from sqlapi.schema import RestrictionError, Restrictions, Schema, hidden_from, restrict
+from sqlapi.schema import RestrictionError, Restrictions, hidden_from, restrict
 
 log = logging.getLogger("sqlapi")
 
@@ -35,32 +37,54 @@ def restrictions(settings: Settings) -> Restrictions:
     )
 
 
-def exposed_schema(settings: Settings) -> tuple[Schema, Schema]:
-    """(the whole schema, the schema as configured). Raises ConfigError for a configured
-    table or column the file does not have, sqlite3.DatabaseError if it is not SQLite."""
-    full = db.load_schema(settings.database, settings.immutable)
+def expose(settings: Settings, *, strict: bool = True) -> routes.Exposure:
+    """Read the file's schema and apply the configuration. Raises ConfigError for a
+    configured name the file lacks (`strict`; otherwise such tables are withheld),
+    OSError for a file that is gone, sqlite3.DatabaseError for one that is not SQLite."""
+    full, version = readonly.read_schema(settings.database, settings.immutable)
     try:
-        return full, restrict(full, restrictions(settings))
+        schema = restrict(full, restrictions(settings), strict=strict)
     except RestrictionError as error:
         raise ConfigError(str(error)) from error
+    hidden = hidden_from(full, schema)
+    authorizer = readonly.make_authorizer(*hidden)
+    return routes.Exposure(
+        schema=schema,
+        version=version,
+        authorizer=authorizer,
+        sql_authorizer=readonly.make_authorizer(*hidden, hidden_read=sqlite3.SQLITE_DENY),
+        query_columns=check_queries(settings, authorizer, strict),
+    )
 
 
-def check_queries(settings: Settings, authorizer: db.Authorizer) -> dict[str, list[str]]:
+def expose_again(settings: Settings) -> routes.Exposure:
+    """The file changed while served: expose what still fits the configuration, and say
+    what no longer does."""
+    try:
+        return expose(settings)
+    except ConfigError as error:
+        log.warning("%s: the configuration no longer fits: %s", settings.database, error)
+    return expose(settings, strict=False)
+
+
+def check_queries(
+    settings: Settings, authorizer: readonly.Authorizer, strict: bool = True
+) -> dict[str, list[str]]:
     """Every configured query prepares, under the same rules as requests; its columns."""
     probes = {
         name: (build_probe_query(q.sql), tuple(q.params)) for name, q in settings.queries.items()
     }
     try:
-        return db.probe_queries(settings.database, settings.immutable, authorizer, probes)
+        return readonly.probe_queries(
+            settings.database, settings.immutable, authorizer, probes, strict
+        )
     except ValueError as error:
         raise ConfigError(str(error)) from error
 
 
-def create_app(settings: Settings, schemas: tuple[Schema, Schema] | None = None) -> Quart:
-    """The app for one database; `schemas` when the caller already introspected."""
-    full, schema = schemas or exposed_schema(settings)
-    hidden = hidden_from(full, schema)
-    query_columns = check_queries(settings, db.make_authorizer(*hidden))
+def create_app(settings: Settings, exposure: routes.Exposure | None = None) -> Quart:
+    """The app for one database; `exposure` when the caller already introspected."""
+    exposure = exposure or expose(settings)
     app = Quart("sqlapi", static_folder=None)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     database = db.Database(
@@ -69,13 +93,24 @@ def create_app(settings: Settings, schemas: tuple[Schema, Schema] | None = None)
         pool_size=settings.pool_size,
         time_limit_ms=settings.time_limit_ms,
         max_streams=settings.max_exports,
-        authorizer=db.make_authorizer(*hidden),
-        sql_authorizer=db.make_authorizer(*hidden, hidden_read=sqlite3.SQLITE_DENY),
+        authorizer=exposure.authorizer,
+        sql_authorizer=exposure.sql_authorizer,
+        expected=exposure.version,
     )
     app.config["RESPONSE_TIMEOUT"] = None  # exports and event streams last as long as they need
-    routes.install(app, settings, schema, database)
-    app.extensions["sqlapi.query_columns"] = query_columns
+    gateway = routes.install(app, settings, exposure, database)
     openapi.install(app, settings.database.name)
+
+    async def refresh() -> readonly.FileVersion:
+        """The file has a new schema or is another file: read it again, off the loop."""
+        fresh = await asyncio.to_thread(expose_again, settings)
+        await database.reopen(fresh.authorizer, fresh.sql_authorizer)
+        gateway.exposure = fresh
+        log.warning("%s: schema read anew: %d tables and views exposed",
+                    settings.database, len(fresh.schema.tables))  # fmt: skip
+        return fresh.version
+
+    database.refresher = refresh
     if settings.cors_origins:
         cors(
             app,
@@ -97,6 +132,19 @@ def create_app(settings: Settings, schemas: tuple[Schema, Schema] | None = None)
     @app.errorhandler(ProblemError)
     async def on_problem(error: ProblemError) -> Response:
         return problem_response(error)
+
+    @app.errorhandler(SchemaChanged)
+    async def on_schema_changed(error: SchemaChanged) -> ResponseReturnValue:
+        """A name from the schema vanished from the file: follow the file now, then answer
+        this request once more against what it holds (a dropped table is then a 404)."""
+        if g.get("replayed"):
+            return problem_response(error)
+        g.replayed = True
+        await database.look()
+        try:
+            return await app.dispatch_request()
+        except Exception as again:  # the replay's own answer: a problem, a 404...
+            return await app.make_response(await app.handle_user_exception(again))
 
     @app.errorhandler(HTTPException)
     async def on_http_error(error: HTTPException) -> Response:

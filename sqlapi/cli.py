@@ -9,14 +9,16 @@ import socket
 import sqlite3
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 from quart import Quart
 
+if TYPE_CHECKING:
+    from sqlapi.routes import Exposure
+
 from sqlapi import __version__
 from sqlapi.config import ConfigError, Settings, hash_key, load_settings, sample_database
-from sqlapi.schema import Schema
 from sqlapi.serving import hypercorn_config, serve_many, serve_one
 
 
@@ -43,13 +45,15 @@ def _settings(config: Path | None = None, **values: object) -> Settings:
         fail(str(error))
 
 
-def _load(settings: Settings) -> tuple[Schema, Schema]:
-    from sqlapi.app import exposed_schema
+def _load(settings: Settings) -> Exposure:
+    from sqlapi.app import expose
 
     try:
-        return exposed_schema(settings)
+        return expose(settings)
     except sqlite3.DatabaseError as error:
         fail(f"{settings.database}: not a readable SQLite database ({error})")
+    except OSError as error:
+        fail(f"{settings.database}: {error.strerror or error}")
     except ConfigError as error:
         fail(str(error))
 
@@ -177,5 +181,5 @@ def openapi(database: Path | None, config: Path | None) -> None:
 def inspect(database: Path | None, config: Path | None) -> None:
     """Print, as JSON, the schema that `serve` would expose."""
     path = _check_file(database or sample_database())
-    _, schema = _load(_settings(config, database=path.resolve()))
-    click.echo(json.dumps(schema.describe(), indent=2, ensure_ascii=False))
+    exposure = _load(_settings(config, database=path.resolve()))
+    click.echo(json.dumps(exposure.schema.describe(), indent=2, ensure_ascii=False))

@@ -1,34 +1,41 @@
-"""The only module that talks to SQLite at request time (through aiosqlite).
-
-Read-only by construction, three times over: a `mode=ro` URI (the file is never
-created), `PRAGMA query_only`, and an authorizer that allows only reads. On top of
-that: `trusted_schema=OFF`, no extension loading, and a time limit that interrupts.
+"""The only module that talks to SQLite at request time (through aiosqlite): a pool of
+hardened read-only connections (`readonly`), a time limit that interrupts, and a watcher
+that follows the file through commits, schema changes, replacement and absence.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
+import logging
 import os
 import sqlite3
-import urllib.parse
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import aiosqlite
 
-from sqlapi.errors import ProblemError, QueryTimeout, Unavailable
-from sqlapi.schema import READ_PRAGMAS, Schema, fold, introspect
+from sqlapi.errors import ProblemError, QueryTimeout, SchemaChanged, Unavailable
+from sqlapi.readonly import (
+    WATCHER,
+    Authorizer,
+    FileVersion,
+    connect_readonly,
+    file_identity,
+    make_authorizer,
+)
 
 Row = tuple[Any, ...]
 T = TypeVar("T")
+log = logging.getLogger("sqlapi")
+_VERSIONS = "SELECT * FROM pragma_data_version, pragma_schema_version"
 
-_SQLITE_PRAGMA, _SQLITE_READ, _SQLITE_SELECT, _SQLITE_UPDATE = 19, 20, 21, 23
-_SQLITE_FUNCTION, _SQLITE_RECURSIVE = 31, 33
 _QUERY_MISTAKES = (
     "syntax error",
     "no such",
@@ -41,110 +48,16 @@ _QUERY_MISTAKES = (
     "fts5:",
     "unterminated string",
 )
-_DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer", "readfile", "writefile", "edit"})
 
 
-Authorizer = Callable[[int, "str | None", "str | None", "str | None", "str | None"], int]
-_SCHEMA_TABLES = frozenset(
-    {"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"}
-)
+def _why(error: OSError) -> str:
+    if error.errno == errno.ENOENT:
+        return "missing"
+    return (error.strerror or str(error)).lower()
 
 
-def make_authorizer(
-    denied: frozenset[str] = frozenset(),
-    hidden: frozenset[tuple[str, str]] = frozenset(),
-    pragmas: frozenset[str] = frozenset({"data_version"}),
-    schema_text: bool = False,
-    hidden_read: int = sqlite3.SQLITE_IGNORE,
-) -> Authorizer:
-    """Reads only, and not all of them: denied tables are refused, hidden columns read as
-    NULL (through views and /api/sql too), and the schema text is blank (it would name
-    them). Only the given read-only pragmas run; FTS5 itself asks for data_version.
-    (FTS5 also announces an UPDATE of sqlite_master while it connects its virtual table;
-    with a read-only file and query_only that can write nothing.)"""
-
-    def authorize(
-        action: int, arg1: str | None, arg2: str | None, _db: str | None, _source: str | None
-    ) -> int:
-        if action == _SQLITE_READ:
-            table = fold(arg1 or "")
-            if table in denied:
-                return sqlite3.SQLITE_DENY
-            if table in _SCHEMA_TABLES and not schema_text:
-                return sqlite3.SQLITE_IGNORE
-            if (table, fold(arg2 or "")) in hidden:
-                return hidden_read
-            return sqlite3.SQLITE_OK
-            return sqlite3.SQLITE_OK
-        if action in (_SQLITE_SELECT, _SQLITE_RECURSIVE):
-            return sqlite3.SQLITE_OK
-        if action == _SQLITE_FUNCTION:
-            denied_function = (arg2 or "").lower() in _DENIED_FUNCTIONS
-            return sqlite3.SQLITE_DENY if denied_function else sqlite3.SQLITE_OK
-        if action == _SQLITE_PRAGMA and (arg1 or "").lower() in pragmas:
-            return sqlite3.SQLITE_OK
-        if action == _SQLITE_UPDATE and arg1 == "sqlite_master":
-            return sqlite3.SQLITE_OK
-        return sqlite3.SQLITE_DENY
-
-    return authorize
-
-
-INTROSPECTION = make_authorizer(pragmas=READ_PRAGMAS, schema_text=True)
-
-
-def database_uri(path: Path, immutable: bool) -> str:
-    query = "mode=ro&immutable=1" if immutable else "mode=ro"
-    return f"file:{urllib.parse.quote(str(path.resolve()))}?{query}"
-
-
-def connect_readonly(
-    path: Path, immutable: bool, busy_timeout_s: float = 1.0, authorizer: Authorizer | None = None
-) -> sqlite3.Connection:
-    """A hardened read-only connection. Raises sqlite3.Error if the file is missing."""
-    conn = sqlite3.connect(
-        database_uri(path, immutable),
-        uri=True,
-        timeout=busy_timeout_s,
-        isolation_level=None,
-        check_same_thread=False,
-        cached_statements=512,
-    )
-    conn.execute("PRAGMA query_only = 1")
-    conn.execute("PRAGMA trusted_schema = OFF")
-    conn.set_authorizer(authorizer or make_authorizer())
-    return conn
-
-
-def load_schema(path: Path, immutable: bool) -> Schema:
-    """Introspect the file once; raises sqlite3.DatabaseError if it is not SQLite."""
-    conn = connect_readonly(path, immutable, authorizer=INTROSPECTION)
-    try:
-        return introspect(conn)
-    finally:
-        conn.close()
-
-
-def probe_queries(
-    path: Path,
-    immutable: bool,
-    authorizer: Authorizer,
-    queries: Mapping[str, tuple[str, Sequence[str]]],
-) -> dict[str, list[str]]:
-    """The result columns of each configured query (probe SQL, parameter names), without
-    running it; raises ValueError naming the query SQLite cannot prepare."""
-    conn = connect_readonly(path, immutable, authorizer=authorizer)
-    columns = {}
-    try:
-        for name, (sql, params) in queries.items():
-            try:
-                cursor = conn.execute(sql, dict.fromkeys(params))
-            except sqlite3.Error as error:
-                raise ValueError(f"queries.{name}: SQLite cannot prepare it: {error}") from error
-            columns[name] = [d[0] for d in cursor.description or ()]
-    finally:
-        conn.close()
-    return columns
+def _detail(error: Exception) -> str:
+    return error.detail if isinstance(error, ProblemError) else str(error)
 
 
 def _lenient_text(raw: bytes) -> str:
@@ -155,12 +68,30 @@ def _lenient_text(raw: bytes) -> str:
 class _Slot:
     conn: aiosqlite.Connection
     raw: sqlite3.Connection
-    generation: int = 0
+    identity: tuple[int, int]  # the file it opened
+    epoch: int  # the pool generation it belongs to
+    generation: int = 0  # leases so far: a late timer must not interrupt the next lease
+
+
+Refresher = Callable[[], Awaitable[FileVersion]]
+BUSY_PAUSE_S = 0.01
+_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def _code(error: sqlite3.Error) -> int:
+    """SQLite's primary result code (the extended code's low byte)."""
+    return int(getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    return _code(error) in _BUSY_CODES
 
 
 class Database:
-    """A small pool of read connections, a time limit per query, and the database version
-    (bumped when another process commits) that keys caches."""
+    """A small pool of read connections, a time limit per query, and a watcher that follows
+    the file: a commit by another process bumps `version`; a new schema or a replaced file
+    is re-introspected (by `refresher`) onto a new generation of connections; a file that
+    is gone or unreadable makes the database unavailable until it is back."""
 
     def __init__(
         self,
@@ -173,6 +104,8 @@ class Database:
         max_streams: int = 16,
         authorizer: Authorizer | None = None,
         sql_authorizer: Authorizer | None = None,
+        expected: FileVersion | None = None,
+        refresher: Refresher | None = None,
     ) -> None:
         self.authorizer = authorizer or make_authorizer()
         self.observe: Callable[[float], None] | None = None  # query time, for metrics
@@ -183,50 +116,93 @@ class Database:
         self.time_limit_ms = time_limit_ms
         self.poll_interval_s = poll_interval_s
         self.max_streams = max_streams
+        self.expected = expected  # the file and schema version the exposed schema was read from
+        self.refresher = refresher
+        self.unavailable: str | None = None  # why requests get a 503, while they do
         self.open_streams = 0
         self.version = 0
+        self.epoch = 0
         self.tag = self._file_tag()
         self._changed = asyncio.Event()
         self._idle: asyncio.Queue[_Slot] = asyncio.Queue()
         self._slots: list[_Slot] = []
         self._watcher: asyncio.Task[None] | None = None
+        self._watch_slot: _Slot | None = None
+        self._looking = asyncio.Lock()
+        self._marker: tuple[object, str] | None = None
+        self._retired: set[asyncio.Task[None]] = set()
         self._counts: OrderedDict[tuple[object, ...], int] = OrderedDict()
 
     @property
     def ready(self) -> bool:
-        return len(self._slots) == self.pool_size
+        return bool(self._slots) and self.unavailable is None
 
     async def _open_slot(self, authorizer: Authorizer | None = None) -> _Slot:
+        """A connection on its own thread; a problem (503) if the file cannot be opened."""
         opened: list[sqlite3.Connection] = []
         chosen = authorizer or self.authorizer
+        try:
+            identity = file_identity(self.path)  # before connecting: a swap shows at the next look
 
-        def connector() -> sqlite3.Connection:
-            timeout = self.time_limit_ms / 1000
-            opened.append(connect_readonly(self.path, self.immutable, timeout, chosen))
-            return opened[0]
+            def connector() -> sqlite3.Connection:
+                timeout = self.time_limit_ms / 1000
+                opened.append(connect_readonly(self.path, self.immutable, timeout, chosen))
+                return opened[0]
 
-        conn = await aiosqlite.Connection(connector, 64)
-        return _Slot(conn, opened[0])
+            conn = await aiosqlite.Connection(connector, 64)
+        except OSError as error:
+            raise Unavailable(f"The database file cannot be opened: {error.strerror}") from error
+        except sqlite3.Error as error:
+            raise self._problem(error) from error
+        return _Slot(conn, opened[0], identity, self.epoch)
 
     async def open(self) -> None:
         try:
-            for _ in range(self.pool_size):
-                slot = await self._open_slot()
-                self._slots.append(slot)
-                self._idle.put_nowait(slot)
+            await self.reopen()
         except BaseException:
             await self.close()  # aiosqlite's threads would otherwise keep the process alive
             raise
         if not self.immutable:
             self._watcher = asyncio.create_task(self._watch())
 
+    async def reopen(
+        self, authorizer: Authorizer | None = None, sql_authorizer: Authorizer | None = None
+    ) -> None:
+        """A new generation of connections, to the file now at `path`, under these rules.
+        Connections of the old generation finish what they run and close when returned."""
+        self.epoch += 1
+        fresh: list[_Slot] = []
+        try:
+            for _ in range(self.pool_size):
+                fresh.append(await self._open_slot(authorizer))
+        except BaseException:
+            for slot in fresh:
+                await slot.conn.close()
+            raise
+        self.authorizer = authorizer or self.authorizer
+        self.sql_authorizer = sql_authorizer or self.sql_authorizer
+        while not self._idle.empty():
+            self._retire(self._idle.get_nowait())
+        self._slots = fresh
+        for slot in fresh:
+            self._idle.put_nowait(slot)
+
+    def _retire(self, slot: _Slot) -> None:
+        task = asyncio.ensure_future(slot.conn.close())
+        self._retired.add(task)
+        task.add_done_callback(self._retired.discard)
+
     async def close(self) -> None:
         if self._watcher is not None:
             self._watcher.cancel()
             await asyncio.gather(self._watcher, return_exceptions=True)
         slots, self._slots = self._slots, []
+        if self._watch_slot is not None:
+            slots.append(self._watch_slot)
+            self._watch_slot = None
         for slot in slots:
             await slot.conn.close()
+        await asyncio.gather(*self._retired, return_exceptions=True)
 
     def _file_tag(self) -> str:
         """What the database's content is, as far as the files tell: the same in every
@@ -235,32 +211,72 @@ class Database:
         stamps = []
         for suffix in ("", "-wal"):
             try:
-                stat = os.stat(f"{self.path}{suffix}")
+                found = os.stat(f"{self.path}{suffix}")
             except OSError:
                 continue
-            stamps.append(f"{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}")
+            stamps.append(f"{found.st_ino}:{found.st_size}:{found.st_mtime_ns}")
         return hashlib.blake2s("|".join(stamps).encode(), digest_size=8).hexdigest()
 
     async def _watch(self) -> None:
-        """Notice commits by other processes: `PRAGMA data_version` on a dedicated connection
-        and the files' stamps, polled; a change bumps `version`, `tag` and wakes waiters."""
-        watcher = await self._open_slot()
+        """Look at the file every `poll_interval_s`, whatever happens to it."""
+        while True:
+            try:
+                await self.look()
+            except Exception:  # a watcher that dies would leave the API stale: log, go on
+                log.exception("watching %s failed; trying again", self.path)
+            await asyncio.sleep(self.poll_interval_s)
+
+    async def look(self) -> None:
+        """Follow the file now: gone or unreadable -> unavailable; replaced, back, or with a
+        new schema -> re-introspect onto new connections; any commit -> a new `version`."""
+        async with self._looking:
+            try:
+                identity = file_identity(self.path)
+                if self._watch_slot is None or self._watch_slot.identity != identity:
+                    if self._watch_slot is not None:
+                        self._retire(self._watch_slot)
+                    self._watch_slot = None
+                    self._watch_slot = await self._open_slot(WATCHER)
+                rows = await self._watch_slot.conn.execute_fetchall(_VERSIONS)
+                data_version, schema_version = next(iter(rows))
+            except OSError as error:
+                return self._lost(f"The database file is {_why(error)}.")
+            except (sqlite3.Error, ProblemError) as error:
+                if isinstance(error, sqlite3.Error) and _is_busy(error):
+                    return  # a writer holds the file for now: look again at the next poll
+                return self._lost(f"The database file cannot be read: {_detail(error)}")
+            current = FileVersion(identity, schema_version)
+            self.expected = self.expected or current
+            refreshed = False
+            if self.unavailable is not None or current != self.expected:
+                refreshed = await self._refresh(current)
+                if not refreshed:
+                    return
+            marker = (data_version, self._file_tag())
+            if refreshed or (self._marker is not None and marker != self._marker):
+                self._changed_now(marker[1])
+            self._marker = marker
+
+    async def _refresh(self, current: FileVersion) -> bool:
+        """Re-introspect (through `refresher`, which calls `reopen`) or just reopen."""
         try:
-            last: tuple[object, str] | None = None
-            while True:
-                try:
-                    rows = await watcher.conn.execute_fetchall("PRAGMA data_version")
-                    data_version = next(iter(rows))[0]
-                except sqlite3.Error:
-                    data_version = None  # unreadable for now: a change when it is back
-                marker = (data_version, self._file_tag())
-                if marker != last:
-                    if last is not None:
-                        self._changed_now(marker[1])
-                    last = marker
-                await asyncio.sleep(self.poll_interval_s)
-        finally:
-            await watcher.conn.close()
+            if self.refresher is not None:
+                self.expected = await self.refresher()
+            else:
+                await self.reopen()
+                self.expected = current
+        except (OSError, sqlite3.Error, ProblemError) as error:
+            self._lost(f"The database file cannot be read: {_detail(error)}")
+            return False
+        if self.unavailable is not None:
+            log.warning("%s: available again", self.path)
+            self.unavailable = None
+        return True
+
+    def _lost(self, reason: str) -> None:
+        if reason != self.unavailable:
+            log.warning("%s: %s Answering 503 until it is back.", self.path, reason)
+        self.unavailable = reason
 
     def _changed_now(self, tag: str) -> None:
         self.version += 1
@@ -274,30 +290,50 @@ class Database:
         a commit in between is not missed."""
         return self._changed
 
-    @asynccontextmanager
-    async def _acquire(self) -> AsyncIterator[_Slot]:
+    def check_available(self) -> None:
         if not self._slots:
             raise Unavailable("The database is not open.")
+        if self.unavailable is not None:
+            raise Unavailable(self.unavailable)
+
+    @asynccontextmanager
+    async def _acquire(self) -> AsyncIterator[_Slot]:
+        self.check_available()
         slot = await self._idle.get()
         try:
             yield slot
         finally:
             slot.generation += 1
-            self._idle.put_nowait(slot)
+            if slot.epoch == self.epoch:
+                self._idle.put_nowait(slot)
+            else:
+                self._retire(slot)
 
     def _expire(self, slot: _Slot, generation: int) -> None:
         if slot.generation == generation:  # still running the query this timer was set for
             slot.raw.interrupt()
 
-    async def _timed(self, slot: _Slot, step: Awaitable[T]) -> T:
-        """One step on `slot`'s thread, interrupted past the time limit."""
+    async def _timed(
+        self, slot: _Slot, step: Callable[[], Awaitable[T]], untrusted: bool = False
+    ) -> T:
+        """One step on `slot`'s thread, interrupted past the time limit, retried while a
+        writer keeps the file busy, and interrupted at once if the request is cancelled
+        (the client went away): nothing keeps running for nobody."""
         loop = asyncio.get_running_loop()
-        timer = loop.call_later(self.time_limit_ms / 1000, self._expire, slot, slot.generation)
+        deadline = loop.time() + self.time_limit_ms / 1000
+        timer = loop.call_at(deadline, self._expire, slot, slot.generation)
         started = loop.time()
         try:
-            return await step
-        except sqlite3.Error as error:
-            raise self._problem(error) from error
+            while True:
+                try:
+                    return await step()
+                except sqlite3.Error as error:
+                    if not _is_busy(error) or loop.time() + BUSY_PAUSE_S >= deadline:
+                        raise self._problem(error, untrusted) from error
+                await asyncio.sleep(BUSY_PAUSE_S)
+        except asyncio.CancelledError:
+            slot.raw.interrupt()
+            raise
         finally:
             timer.cancel()
             if self.observe is not None:
@@ -306,11 +342,11 @@ class Database:
     async def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         """Run one query to completion within the time limit."""
         async with self._acquire() as slot:
-            return await self._timed(slot, self._run(slot, sql, params))
+            return await self._timed(slot, lambda: self._run(slot, sql, params))
 
     async def stream(
         self, sql: str, params: Sequence[object], batch: int = 1000
-    ) -> AsyncIterator[list[Row]]:
+    ) -> AsyncGenerator[list[Row], None]:
         """Every row of a query, in batches, on a connection of its own (a long export must
         not hold a pool connection); the time limit applies to each batch. Closing the
         generator (the client went away) interrupts SQLite and closes the connection."""
@@ -322,10 +358,10 @@ class Database:
             sent, lenient = 0, False
             while True:
                 try:
-                    cursor = await self._timed(slot, slot.conn.execute(sql, params))
+                    cursor = await self._timed(slot, lambda: slot.conn.execute(sql, params))
                     skip = sent  # a rerun (after a decoding error) resumes where it was
                     while rows := cast(
-                        "list[Row]", await self._timed(slot, cursor.fetchmany(batch))
+                        "list[Row]", await self._timed(slot, partial(cursor.fetchmany, batch))
                     ):
                         dropped = min(skip, len(rows))
                         rows, skip = rows[dropped:], skip - dropped
@@ -369,13 +405,17 @@ class Database:
         blanks, hidden columns: `SELECT *` cannot list them."""
         if not untrusted:
             async with self._acquire() as slot:
-                return await self._timed(slot, self._columns_and_rows(slot, sql, params, limit))
+                return await self._timed(
+                    slot, lambda: self._columns_and_rows(slot, sql, params, limit)
+                )
         self.check_stream_capacity()
         self.open_streams += 1
         try:
             slot = await self._open_slot(self.sql_authorizer)
             try:
-                return await self._timed(slot, self._columns_and_rows(slot, sql, params, limit))
+                return await self._timed(
+                    slot, lambda: self._columns_and_rows(slot, sql, params, limit), untrusted=True
+                )
             finally:
                 await slot.conn.close()
         finally:
@@ -412,10 +452,12 @@ class Database:
                 self._counts.popitem(last=False)
         return value
 
-    def _problem(self, error: sqlite3.Error) -> ProblemError:
+    def _problem(self, error: sqlite3.Error, untrusted: bool = False) -> ProblemError:
         message = str(error)
         if message == "interrupted":
             return QueryTimeout(self.time_limit_ms)
+        if not untrusted and message.startswith(("no such table", "no such column")):
+            return SchemaChanged()  # names from the introspected schema are gone from the file
         if "too many SQL variables" in message or "too big" in message or "too long" in message:
             return ProblemError(400, f"The request is too large for SQLite: {message}")
         if (
@@ -433,6 +475,13 @@ class Database:
             m in message for m in _QUERY_MISTAKES
         ):
             return ProblemError(400, f"SQLite cannot run this statement: {message}", kind="bad-sql")
-        if "locked" in message or "busy" in message:
+        if _is_busy(error) or "locked" in message or "busy" in message:
             return Unavailable(f"The database is busy: {message}. Try again.")
+        if _code(error) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+            return Unavailable(
+                f"The database file is damaged in the pages this request reads ({message}); "
+                "other tables may still answer.",
+                kind="database-corrupt",
+                retry=False,
+            )
         return Unavailable(f"The database could not be read: {message}")

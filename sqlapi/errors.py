@@ -51,5 +51,19 @@ class QueryTimeout(ProblemError):
 
 
 class Unavailable(ProblemError):
-    def __init__(self, detail: str) -> None:
-        super().__init__(503, detail, kind="unavailable")
+    """Try again soon: the database is busy, missing or unreadable, or a bound is reached."""
+
+    def __init__(self, detail: str, *, kind: str = "unavailable", retry: bool = True) -> None:
+        super().__init__(503, detail, kind=kind)
+        if retry:
+            self.headers["Retry-After"] = "1"
+
+
+class SchemaChanged(Unavailable):
+    """A table or column of the introspected schema is gone from the file: the request is
+    answered again once the schema has been read anew."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The database's schema changed while answering; try again.", kind="schema-changed"
+        )

@@ -3,6 +3,7 @@ path per table. Built once per schema and cached (as JSON bytes too)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -265,7 +266,7 @@ class SqlapiOpenAPIProvider(OpenAPIProvider):
     """Generic routes as quart-schema documents them (plus problem responses); the
     per-table routes expanded into one path per table; the result cached."""
 
-    document: dict[str, Any] | None = None
+    _built: tuple[object, dict[str, Any], bytes] | None = None  # (exposure, document, JSON)
 
     def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
         gateway = self._app.extensions["sqlapi"]
@@ -300,21 +301,34 @@ class SqlapiOpenAPIProvider(OpenAPIProvider):
                 param["schema"] = {"enum": enums[param["name"]]}
 
     def schema(self) -> dict[str, Any]:
-        if self.document is None:
-            document = super().schema()
-            gateway = self._app.extensions["sqlapi"]
-            keyed = bool(gateway.settings.api_keys)
-            errors = API_ERRORS if keyed else PUBLIC_ERRORS
-            paths, components = TableDocument(gateway.schema, gateway.limits, errors).build()
-            columns = self._app.extensions.get("sqlapi.query_columns", {})
-            paths |= query_paths(gateway.settings.queries, columns, gateway.limits, errors)
-            document["paths"] = {**dict(document["paths"]), **paths}
-            document["components"]["schemas"].update(components)
-            if keyed:
-                document["components"]["securitySchemes"] = {"bearer": BEARER}
-                document["security"] = [{"bearer": []}]
-            self.document = document
-        return self.document
+        return self._current()[0]
+
+    def encoded(self) -> bytes:
+        return self._current()[1]
+
+    def _current(self) -> tuple[dict[str, Any], bytes]:
+        """The document of what is exposed now, built once per exposure (the file's schema
+        is read anew when it changes) and kept as JSON bytes too."""
+        exposure = self._app.extensions["sqlapi"].exposure
+        if self._built is None or self._built[0] is not exposure:
+            document = self._build()
+            self._built = (exposure, document, dumps(document))
+        return self._built[1], self._built[2]
+
+    def _build(self) -> dict[str, Any]:
+        document = super().schema()
+        gateway = self._app.extensions["sqlapi"]
+        keyed = bool(gateway.settings.api_keys)
+        errors = API_ERRORS if keyed else PUBLIC_ERRORS
+        paths, components = TableDocument(gateway.schema, gateway.limits, errors).build()
+        columns = gateway.exposure.query_columns
+        paths |= query_paths(gateway.settings.queries, columns, gateway.limits, errors)
+        document["paths"] = {**dict(document["paths"]), **paths}
+        document["components"]["schemas"].update(components)
+        if keyed:
+            document["components"]["securitySchemes"] = {"bearer": BEARER}
+            document["security"] = [{"bearer": []}]
+        return document
 
 
 BEARER = {
@@ -327,7 +341,10 @@ API_ERRORS = ("400", "401", "403", "404", "503")
 
 
 def query_paths(
-    queries: dict[str, Any], columns: dict[str, list[str]], limits: Limits, errors: tuple[str, ...]
+    queries: dict[str, Any],
+    columns: Mapping[str, list[str]],
+    limits: Limits,
+    errors: tuple[str, ...],
 ) -> dict[str, Any]:
     """One path per named query, its parameters typed as configured."""
     types: dict[str, dict[str, Any]] = {
@@ -383,13 +400,11 @@ class SqlapiSchema(QuartSchema):
     """QuartSchema serving the cached document as bytes."""
 
     openapi_provider_class = SqlapiOpenAPIProvider
-    _encoded: bytes | None = None
+    openapi_provider: SqlapiOpenAPIProvider
 
     @hide
     async def openapi(self) -> Response:
-        if self._encoded is None:
-            self._encoded = dumps(self.openapi_provider.schema())
-        return Response(self._encoded, content_type="application/json")
+        return Response(self.openapi_provider.encoded(), content_type="application/json")
 
 
 def document(app: Quart) -> dict[str, Any]:

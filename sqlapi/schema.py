@@ -396,14 +396,19 @@ def _visible_columns(table: Table, rules: Restrictions, where: str) -> tuple[Col
     )
 
 
-def restrict(schema: Schema, rules: Restrictions) -> Schema:
+def restrict(schema: Schema, rules: Restrictions, *, strict: bool = True) -> Schema:
     """The schema as configured: denied tables and hidden columns are gone from it, and so
     from everything built on it. An FTS index follows its content table: denied with it,
     its copies of hidden columns hidden too, and `_search` is off wherever it would
-    match text in a hidden column."""
-    _check_names(schema, rules.allow or (), "tables_allow")
-    _check_names(schema, rules.deny, "tables_deny")
-    _check_names(schema, tuple(rules.hidden) + tuple(rules.columns_allow), "tables")
+    match text in a hidden column.
+
+    A configured name the file does not have is a RestrictionError; not `strict` (a file
+    that changed while served), unknown table names are ignored and a table whose
+    column rules name a column it lacks is withheld: never shown without its rules."""
+    if strict:
+        _check_names(schema, rules.allow or (), "tables_allow")
+        _check_names(schema, rules.deny, "tables_deny")
+        _check_names(schema, tuple(rules.hidden) + tuple(rules.columns_allow), "tables")
     allowed = {fold(n) for n in rules.allow} if rules.allow is not None else None
     denied = {fold(n) for n in rules.deny}
     owners = {
@@ -414,8 +419,13 @@ def restrict(schema: Schema, rules: Restrictions) -> Schema:
         owner = owners.get(fold(table.name), table)  # an FTS index is governed by its content table
         if fold(owner.name) in denied or (allowed is not None and fold(owner.name) not in allowed):
             continue
-        columns = _visible_columns(table, rules, "tables")
-        visible = {fold(c.name) for c in _visible_columns(owner, rules, "tables")}
+        try:
+            columns = _visible_columns(table, rules, "tables")
+            visible = {fold(c.name) for c in _visible_columns(owner, rules, "tables")}
+        except RestrictionError:
+            if strict:
+                raise
+            continue
         columns = tuple(c for c in columns if c.is_rowid or fold(c.name) in visible)
         visible = {fold(c.name) for c in columns} if owner is table else visible
         fts = table.fts

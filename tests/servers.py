@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +24,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def fetch(
+    url: str, headers: dict[str, str] | None = None, timeout: float = 30
+) -> tuple[int, dict[str, str], bytes]:
+    """(status, lower-cased headers, body) of a GET, whatever the status."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return (
+                response.status,
+                {k.lower(): v for k, v in response.headers.items()},
+                response.read(),
+            )
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+def _drop_file_capabilities() -> None:
+    """In the child, before exec: root without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH
+    obeys permission bits, so a test can make a file unreadable to the server."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2):
+        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
 class Server:
     def __init__(self, process: subprocess.Popen[str], port: int) -> None:
         self.process = process
@@ -29,8 +57,11 @@ class Server:
 
 
 @contextmanager
-def serving(*args: str, cwd: Path | None = None) -> Iterator[Server]:
-    """`sqlapi serve ARGS --port P`, ready (GET /readyz is 200) before the body runs."""
+def serving(
+    *args: str, cwd: Path | None = None, obey_permissions: bool = False
+) -> Iterator[Server]:
+    """`sqlapi serve ARGS --port P`, ready (GET /readyz is 200) before the body runs.
+    `obey_permissions`: even when the tests run as root, file modes bind the server."""
     port = free_port()
     process = subprocess.Popen(
         [*COMMAND, "serve", *args, "--port", str(port)],
@@ -38,6 +69,7 @@ def serving(*args: str, cwd: Path | None = None) -> Iterator[Server]:
         stdout=subprocess.DEVNULL,  # the access log: a pipe nobody reads would fill and block
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_drop_file_capabilities if obey_permissions and os.geteuid() == 0 else None,
     )
     try:
         deadline = time.monotonic() + 30

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sqlapi.config import Settings
-from sqlapi.db import connect_readonly
+from sqlapi.readonly import connect_readonly
 from tests.conftest import sha256
 from tests.fixtures import LiveApp
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 
-from sqlapi.db import load_schema
 from sqlapi.models import component_names
+from sqlapi.readonly import load_schema
 from sqlapi.schema import Table
 from tests.fixtures import WEIRD_NAMES, LiveApp
 from tests.servers import COMMAND, serving

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from sqlapi.db import load_schema
+from sqlapi.readonly import load_schema
 from sqlapi.schema import affinity_of, json_type_of, parse_fts_options
 from tests.fixtures import WEIRD_NAMES
 

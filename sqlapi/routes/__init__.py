@@ -16,6 +16,7 @@ from sqlapi.encoding import dumps
 from sqlapi.errors import ProblemError, not_found
 from sqlapi.keys import tilde_decode
 from sqlapi.params import Limits
+from sqlapi.readonly import Authorizer, FileVersion
 from sqlapi.schema import Schema, Table, fold
 
 _EXTENSION = "sqlapi"
@@ -31,14 +32,31 @@ class Subscribers:
 
 
 @dataclass(frozen=True)
+class Exposure:
+    """What the file and the configuration expose: the schema as configured, the SQLite
+    authorizers that enforce it, the named queries' columns, and which file and schema
+    version it was read from. Replaced whole when the file's schema or identity changes."""
+
+    schema: Schema
+    version: FileVersion
+    authorizer: Authorizer
+    sql_authorizer: Authorizer
+    query_columns: Mapping[str, list[str]]
+
+
+@dataclass
 class Gateway:
-    """What every handler needs: the settings, the frozen schema and the database."""
+    """What every handler needs: the settings, what is exposed, and the database."""
 
     settings: Settings
-    schema: Schema
+    exposure: Exposure
     db: Database
     limits: Limits
     subscribers: Subscribers
+
+    @property
+    def schema(self) -> Schema:
+        return self.exposure.schema
 
     def table(self, name: str) -> Table:
         table = self.schema.table(name)
@@ -88,7 +106,7 @@ def respond(
     return Response(dumps(document), status, dict(headers or {}), content_type="application/json")
 
 
-def install(app: Quart, settings: Settings, schema: Schema, db: Database) -> None:
+def install(app: Quart, settings: Settings, exposure: Exposure, db: Database) -> Gateway:
     from sqlapi.routes import (
         assets,
         auth,
@@ -106,11 +124,13 @@ def install(app: Quart, settings: Settings, schema: Schema, db: Database) -> Non
 
     limits = Limits(default_limit=settings.default_limit, max_limit=settings.max_limit)
     subscribers = Subscribers(settings.max_event_streams)
-    app.extensions[_EXTENSION] = Gateway(settings, schema, db, limits, subscribers)
+    app.extensions[_EXTENSION] = found = Gateway(settings, exposure, db, limits, subscribers)
     modules = (discovery, rows, columns, events, queries, sql, health, metrics, assets, pages)
     for module in modules:
         app.register_blueprint(module.blueprint)
     metrics.install(app)
     db.observe = metrics.observe_query
+    health.install(app)  # first: no answer, not even a 304, from a file that is gone
     auth.install(app, settings)  # before caching: a 304 is an answer too
     caching.install(app, settings.immutable)
+    return found

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from quart import Blueprint, Response, request
 
 from sqlapi.encoding import dumps, shape_rows, value_converter
-from sqlapi.errors import Unavailable
+from sqlapi.errors import SchemaChanged, Unavailable
 from sqlapi.params import EVENTS, Options, parse_int, parse_rows
 from sqlapi.query import Filter, RowsRequest, SortKey, build_rows_query
 from sqlapi.routes import Gateway, gateway
@@ -83,10 +83,15 @@ async def events(table_name: str) -> Response:
             yield f"retry: {RETRY_MS}\n\n".encode()
             while True:
                 signal = g.db.change_signal()  # taken before reading: no commit slips between
-                if key is not None and last is not None:
-                    async for row_id, data in rows_after(g, base, key, last, options):
-                        last = row_id
-                        yield event("row", data, row_id)
+                try:
+                    if key is not None and last is not None:
+                        async for row_id, data in rows_after(g, base, key, last, options):
+                            last = row_id
+                            yield event("row", data, row_id)
+                except SchemaChanged:
+                    return  # the table is gone or changed: a reconnect gets it anew, or a 404
+                except Unavailable:
+                    pass  # the file is gone or busy for now: read again at the next change
                 closing = subscribers.closing
                 waiters = [
                     asyncio.ensure_future(signal.wait()),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response
+from quart import Blueprint, Quart, Response, request
 from quart_schema import document_response
 
 from sqlapi import models
@@ -26,3 +26,11 @@ async def readyz() -> Response:
     if gateway().db.ready:
         return respond({"status": "ready"})
     return respond({"status": "starting"}, 503)
+
+
+def install(app: Quart) -> None:
+    @app.before_request
+    async def database_available() -> None:
+        """Every API request is a 503 problem while the file is gone or unreadable."""
+        if request.path.startswith("/api"):
+            gateway().db.check_available()

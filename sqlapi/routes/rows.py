@@ -8,6 +8,7 @@ from urllib.parse import quote, urlencode
 
 from quart import Blueprint, Response, request
 
+from sqlapi.db import Row
 from sqlapi.encoding import csv_lines, ndjson_lines, shape_rows, value_converter
 from sqlapi.errors import not_found
 from sqlapi.keys import Cursor, encode_cursor
@@ -85,31 +86,37 @@ def negotiate() -> str:
     return {"text/csv": "csv", "application/json": "json"}.get(best or "", "ndjson")
 
 
-def export(rows_request: RowsRequest, options: Options, fmt: str) -> Response:
-    """Every matching row (or `_limit` of them), streamed in batches in constant memory."""
+async def export(rows_request: RowsRequest, options: Options, fmt: str) -> Response:
+    """Every matching row (or `_limit` of them), streamed in batches in constant memory.
+    The first batch is read before the 200 is sent: a query that fails at once (the time
+    limit, pages that cannot be read) is a problem response, not a cut body."""
     g = gateway()
-    g.db.check_stream_capacity()  # refuse before the 200 is sent
+    g.db.check_stream_capacity()
     query = build_rows_query(dataclasses.replace(rows_request, limit=None))
     names = [c.name for c in rows_request.select]
     convert = value_converter(rows_request.select, options.ints_as_strings)
-    width, remaining = query.width, rows_request.limit if options.limit_given else None
+    batches = g.db.stream(query.sql, query.params)
+    first: list[Row] = await anext(batches, [])
 
     async def body() -> AsyncIterator[bytes]:
-        nonlocal remaining
-        if fmt == "csv":
-            yield csv_lines([names], None)
-        async for batch in g.db.stream(query.sql, query.params):
-            if remaining is not None:
-                batch, remaining = batch[:remaining], remaining - min(remaining, len(batch))
-            if not batch:
-                return
-            rows = [r[:width] for r in batch] if len(batch[0]) > width else batch
+        remaining = rows_request.limit if options.limit_given else None
+        batch = first
+        try:
             if fmt == "csv":
-                yield csv_lines(rows, convert, rows_request.select)
-            else:
-                yield ndjson_lines(None if options.shape == "arrays" else names, rows, convert)
-            if remaining == 0:
-                return
+                yield csv_lines([names], None)
+            while batch:
+                if remaining is not None:
+                    batch, remaining = batch[:remaining], remaining - min(remaining, len(batch))
+                rows = [r[: query.width] for r in batch] if len(batch[0]) > query.width else batch
+                if fmt == "csv":
+                    yield csv_lines(rows, convert, rows_request.select)
+                else:
+                    yield ndjson_lines(None if options.shape == "arrays" else names, rows, convert)
+                if remaining == 0:
+                    return
+                batch = await anext(batches, [])
+        finally:
+            await batches.aclose()
 
     headers = {}
     if fmt == "csv":
@@ -136,7 +143,7 @@ async def rows(table_name: str) -> Response:
         table, request.args.items(multi=True), g.limits, streaming=fmt != "json"
     )
     if fmt != "json":
-        return export(rows_request, options, fmt)
+        return await export(rows_request, options, fmt)
     document, headers = await fetch_page(rows_request, options)
     return respond(document, headers=headers)
 

@@ -1,0 +1,242 @@
+"""Reliability: the served file changes shape, is replaced, vanishes, turns unreadable or
+is damaged, and sqlapi follows it without a restart, answering problems meanwhile."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from sqlapi.config import Settings
+from tests.fixtures import LiveApp
+from tests.servers import fetch, serving
+
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T], seconds: float = 10) -> T:
+    """The first truthy value of `check()`, polled; fails after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"still not true after {seconds} s"
+        time.sleep(0.05)
+
+
+def write(path: Path, *statements: str, params: Any = ()) -> None:
+    """Commit statements from a connection of another program than sqlapi."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        for statement in statements:
+            conn.execute(statement, params) if params else conn.execute(statement)
+    finally:
+        conn.close()
+
+
+def make_db(path: Path, table: str, rows: int = 3, journal: str = "delete") -> Path:
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA journal_mode = {journal}")
+    conn.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, title TEXT NOT NULL)")
+    conn.executemany(
+        f"INSERT INTO {table} (title) VALUES (?)", [(f"{table} {i}",) for i in range(rows)]
+    )
+    conn.commit()
+    conn.close()
+    return path
+
+
+def names(body: bytes) -> set[str]:
+    return {t["name"] for t in json.loads(body)["tables"]}
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple[LiveApp, Path]]:
+    path = make_db(tmp_path / "live.db", "books")
+    app = LiveApp(Settings(database=path))
+    yield app, path
+    app.close()
+
+
+def test_new_tables_and_columns_appear_without_a_restart(live: tuple[LiveApp, Path]) -> None:
+    app, path = live
+    assert app.json("/api/tables/books/rows")["rows"][0] == {"id": 1, "title": "books 0"}
+    write(
+        path,
+        "ALTER TABLE books ADD COLUMN year INTEGER",
+        "UPDATE books SET year = 1999 WHERE id = 2",
+        "CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT)",
+        "INSERT INTO authors (name) VALUES ('Ursula')",
+    )
+    listed = wait_for(lambda: {t["name"] for t in app.json("/api/tables")["tables"]} >= {"authors"})
+    assert listed
+    assert app.json("/api/tables/authors/rows")["rows"] == [{"id": 1, "name": "Ursula"}]
+    assert app.json("/api/tables/books/rows?year=1999")["rows"] == [
+        {"id": 2, "title": "books 1", "year": 1999}
+    ]
+    assert "year" in [c["name"] for c in app.json("/api/tables/books")["columns"]]
+    document = app.json("/openapi.json")
+    assert "/api/tables/authors/rows" in document["paths"]
+    assert "year" in document["components"]["schemas"]["BooksRow"]["properties"]
+    parameters = document["paths"]["/api/tables/books/rows"]["get"]["parameters"]
+    assert "year__gte" in [p["name"] for p in parameters]
+
+
+def test_a_dropped_table_or_column_answers_404_or_400_even_before_the_watcher_looks(
+    live: tuple[LiveApp, Path],
+) -> None:
+    app, path = live
+    write(path, "CREATE TABLE doomed (id INTEGER PRIMARY KEY, note TEXT, extra TEXT)")
+    wait_for(lambda: app.get("/api/tables/doomed/rows").status == 200)
+    app.app.extensions["sqlapi"].db.poll_interval_s = 3600  # the watcher sleeps from now on
+    time.sleep(0.3)
+    write(path, "ALTER TABLE doomed DROP COLUMN extra")
+    answer = app.get("/api/tables/doomed/rows?extra__isnull=true")
+    assert answer.status == 400, answer.body  # the request is answered again, on the new schema
+    assert answer.json()["allowed"] == ["id", "note"]
+    write(path, "DROP TABLE doomed")
+    for url in ("/api/tables/doomed/rows", "/api/tables/doomed", "/api/tables/doomed/rows/1"):
+        answer = app.get(url)
+        assert answer.status == 404, (url, answer.body)
+        assert answer.json()["type"] == "urn:sqlapi:problem:unknown-table"
+    assert "doomed" not in {t["name"] for t in app.json("/api/tables")["tables"]}
+    assert app.get("/api/tables/books/rows").status == 200
+
+
+@pytest.mark.parametrize("journal", ["delete", "wal"])
+def test_a_file_replaced_by_an_atomic_rename_is_served_without_a_restart(
+    tmp_path: Path, journal: str
+) -> None:
+    served = make_db(tmp_path / "served.db", "first", journal=journal)
+    with serving(str(served)) as server:
+        assert names(fetch(f"{server.url}/api/tables")[2]) == {"first"}
+        fresh = make_db(tmp_path / "fresh.db", "second", rows=5)  # rollback mode: one file
+        os.replace(fresh, served)
+        wait_for(lambda: names(fetch(f"{server.url}/api/tables")[2]) == {"second"})
+        status, _, body = fetch(f"{server.url}/api/tables/second/rows")
+        assert status == 200 and len(json.loads(body)["rows"]) == 5
+        assert fetch(f"{server.url}/api/tables/first/rows")[0] == 404
+        document = json.loads(fetch(f"{server.url}/openapi.json")[2])
+        assert "/api/tables/second/rows" in document["paths"]
+        assert "/api/tables/first/rows" not in document["paths"]
+
+
+def assert_unavailable(url: str) -> None:
+    for path in ("/readyz", "/api", "/api/tables/books/rows", "/api/tables/books/rows/1"):
+        status, headers, body = fetch(url + path)
+        assert status == 503, (path, status, body)
+        if path != "/readyz":
+            assert headers["content-type"] == "application/problem+json"
+            assert json.loads(body)["status"] == 503 and headers["retry-after"] == "1"
+    assert fetch(url + "/healthz")[0] == 200  # the process is up: no restart is needed
+
+
+def test_a_missing_file_is_503_until_it_is_back(tmp_path: Path) -> None:
+    path = make_db(tmp_path / "books.db", "books")
+    with serving(str(path)) as server:
+        path.rename(tmp_path / "elsewhere.db")
+        wait_for(lambda: fetch(f"{server.url}/readyz")[0] == 503)
+        assert_unavailable(server.url)
+        assert not path.exists()  # sqlapi never creates the file it misses
+        (tmp_path / "elsewhere.db").rename(path)
+        wait_for(lambda: fetch(f"{server.url}/readyz")[0] == 200)
+        status, _, body = fetch(f"{server.url}/api/tables/books/rows")
+        assert status == 200 and len(json.loads(body)["rows"]) == 3
+
+
+def test_an_unreadable_file_is_503_until_it_is_readable_again(tmp_path: Path) -> None:
+    path = make_db(tmp_path / "books.db", "books")
+    with serving(str(path), obey_permissions=True) as server:
+        path.chmod(0)
+        try:
+            wait_for(lambda: fetch(f"{server.url}/readyz")[0] == 503)
+            assert_unavailable(server.url)
+        finally:
+            path.chmod(0o644)
+        wait_for(lambda: fetch(f"{server.url}/readyz")[0] == 200)
+        assert fetch(f"{server.url}/api/tables/books/rows")[0] == 200
+
+
+def test_a_file_replaced_by_one_that_is_not_sqlite_is_503_until_a_good_one_comes(
+    tmp_path: Path,
+) -> None:
+    path = make_db(tmp_path / "books.db", "books")
+    with serving(str(path)) as server:
+        garbage = tmp_path / "garbage"
+        garbage.write_bytes(b"this is not a database, " * 1000)
+        os.replace(garbage, path)
+        wait_for(lambda: fetch(f"{server.url}/readyz")[0] == 503)
+        assert_unavailable(server.url)
+        os.replace(make_db(tmp_path / "good.db", "books", rows=7), path)
+        wait_for(lambda: fetch(f"{server.url}/readyz")[0] == 200)
+        assert len(json.loads(fetch(f"{server.url}/api/tables/books/rows")[2])["rows"]) == 7
+
+
+def damage_a_table(path: Path) -> None:
+    """`good` and `bad` tables, then garbage over every page of `bad`."""
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE good (id INTEGER PRIMARY KEY, body TEXT)")
+    conn.executemany("INSERT INTO good (body) VALUES (?)", [("g" * 200,)] * 300)
+    conn.commit()
+    first_bad = conn.execute("PRAGMA page_count").fetchone()[0] + 1
+    conn.execute("CREATE TABLE bad (id INTEGER PRIMARY KEY, body TEXT)")
+    conn.executemany("INSERT INTO bad (body) VALUES (?)", [("b" * 200,)] * 300)
+    conn.commit()
+    last_bad = conn.execute("PRAGMA page_count").fetchone()[0]
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    with path.open("r+b") as handle:
+        for page in range(first_bad, last_bad + 1):
+            handle.seek((page - 1) * page_size)
+            handle.write(bytes([0xDE, 0xAD, 0xBE, 0xEF]) * (page_size // 4))
+
+
+def test_damaged_pages_are_problems_and_the_rest_is_still_served(tmp_path: Path) -> None:
+    path = tmp_path / "damaged.db"
+    damage_a_table(path)
+    with serving(str(path)) as server:
+        for url in (
+            "/api/tables/bad/rows",
+            "/api/tables/bad",
+            "/api/tables/bad/rows/3",
+            "/api/tables/bad/columns/body",
+            "/api/tables/bad/rows?_format=ndjson",
+            "/api/tables/bad/rows?_format=csv",
+        ):
+            status, headers, body = fetch(server.url + url)
+            assert status == 503, (url, status, body)
+            assert headers["content-type"] == "application/problem+json"
+            problem = json.loads(body)
+            assert problem["type"] == "urn:sqlapi:problem:database-corrupt"
+            assert "malformed" in problem["detail"]
+        status, _, body = fetch(f"{server.url}/api/tables/good/rows?_limit=1000")
+        assert status == 200 and len(json.loads(body)["rows"]) == 300
+        assert fetch(f"{server.url}/api/tables/good/rows?_format=ndjson")[2].count(b"\n") == 300
+        assert fetch(f"{server.url}/readyz")[0] == 200
+        assert server.process.poll() is None
+
+
+def test_a_table_whose_hidden_column_was_renamed_is_withheld_not_exposed(tmp_path: Path) -> None:
+    path = tmp_path / "users.db"
+    write(
+        path,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, password_hash TEXT)",
+        "CREATE TABLE posts (id INTEGER PRIMARY KEY, body TEXT)",
+        "INSERT INTO users (name, password_hash) VALUES ('ada', 'secret')",
+    )
+    config = tmp_path / "sqlapi.toml"
+    config.write_text('[tables.users]\nhidden_columns = ["password_hash"]\n')
+    with serving(str(path), "--config", str(config)) as server:
+        status, _, body = fetch(f"{server.url}/api/tables/users/rows")
+        assert status == 200 and json.loads(body)["rows"] == [{"id": 1, "name": "ada"}]
+        write(path, "ALTER TABLE users RENAME COLUMN password_hash TO pw_hash")
+        wait_for(lambda: fetch(f"{server.url}/api/tables/users/rows")[0] == 404)
+        assert names(fetch(f"{server.url}/api/tables")[2]) == {"posts"}
+        assert b"secret" not in fetch(f"{server.url}/api/tables/posts/rows")[2]
