@@ -74,7 +74,12 @@ class _Slot:
 
 
 Refresher = Callable[[], Awaitable[FileVersion]]
-BUSY_PAUSE_S = 0.01
+# While a writer holds the file (rollback journal: its whole commit), SQLite's own busy
+# handler waits BUSY_WAIT_S, then `_timed` tries again every BUSY_PAUSE_S until the time
+# limit. SQLite's handler backs off to 100 ms sleeps and, against a writer that commits
+# back to back, wakes up to a locked file every time: readers starved (503s).
+BUSY_WAIT_S = 0.002
+BUSY_PAUSE_S = 0.001
 _BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
@@ -120,6 +125,7 @@ class Database:
         self.refresher = refresher
         self.unavailable: str | None = None  # why requests get a 503, while they do
         self.open_streams = 0
+        self._streams = asyncio.Semaphore(max_streams)
         self.version = 0
         self.epoch = 0
         self.tag = self._file_tag()
@@ -145,8 +151,7 @@ class Database:
             identity = file_identity(self.path)  # before connecting: a swap shows at the next look
 
             def connector() -> sqlite3.Connection:
-                timeout = self.time_limit_ms / 1000
-                opened.append(connect_readonly(self.path, self.immutable, timeout, chosen))
+                opened.append(connect_readonly(self.path, self.immutable, BUSY_WAIT_S, chosen))
                 return opened[0]
 
             conn = await aiosqlite.Connection(connector, 64)
@@ -344,17 +349,36 @@ class Database:
         async with self._acquire() as slot:
             return await self._timed(slot, lambda: self._run(slot, sql, params))
 
-    async def stream(
-        self, sql: str, params: Sequence[object], batch: int = 1000
-    ) -> AsyncGenerator[list[Row], None]:
-        """Every row of a query, in batches, on a connection of its own (a long export must
-        not hold a pool connection); the time limit applies to each batch. Closing the
-        generator (the client went away) interrupts SQLite and closes the connection."""
-        self.check_stream_capacity()
+    @asynccontextmanager
+    async def _own_connection(self, authorizer: Authorizer | None = None) -> AsyncIterator[_Slot]:
+        """A connection of the caller's own, for exports and /api/sql (a long export must
+        not hold a pool connection). At most `max_streams` at once: past that, wait up to
+        the time limit for one to end (a burst is absorbed), then a 503. Leaving
+        interrupts whatever still runs on it and closes it."""
+        self.check_available()
+        try:
+            await asyncio.wait_for(self._streams.acquire(), self.time_limit_ms / 1000)
+        except TimeoutError:
+            raise Unavailable(f"{self.max_streams} exports are running; try again later.") from None
         self.open_streams += 1
         slot: _Slot | None = None
         try:
-            slot = await self._open_slot()
+            slot = await self._open_slot(authorizer)
+            yield slot
+        finally:
+            self.open_streams -= 1
+            self._streams.release()
+            if slot is not None:
+                slot.raw.interrupt()  # stop a batch still running on the thread
+                await slot.conn.close()
+
+    async def stream(
+        self, sql: str, params: Sequence[object], batch: int = 1000
+    ) -> AsyncGenerator[list[Row], None]:
+        """Every row of a query, in batches, on a connection of its own; the time limit
+        applies to each batch. Closing the generator (the client went away) interrupts
+        SQLite and closes the connection."""
+        async with self._own_connection() as slot:
             sent, lenient = 0, False
             while True:
                 try:
@@ -374,11 +398,6 @@ class Database:
                         raise
                     lenient = True
                     slot.conn.text_factory = _lenient_text
-        finally:
-            self.open_streams -= 1
-            if slot is not None:
-                slot.raw.interrupt()  # stop a batch still running on the thread
-                await slot.conn.close()
 
     async def _run(self, slot: _Slot, sql: str, params: Sequence[object]) -> list[Row]:
         try:
@@ -408,18 +427,10 @@ class Database:
                 return await self._timed(
                     slot, lambda: self._columns_and_rows(slot, sql, params, limit)
                 )
-        self.check_stream_capacity()
-        self.open_streams += 1
-        try:
-            slot = await self._open_slot(self.sql_authorizer)
-            try:
-                return await self._timed(
-                    slot, lambda: self._columns_and_rows(slot, sql, params, limit), untrusted=True
-                )
-            finally:
-                await slot.conn.close()
-        finally:
-            self.open_streams -= 1
+        async with self._own_connection(self.sql_authorizer) as slot:
+            return await self._timed(
+                slot, lambda: self._columns_and_rows(slot, sql, params, limit), untrusted=True
+            )
 
     @staticmethod
     async def _columns_and_rows(
@@ -429,10 +440,6 @@ class Database:
             rows = cast("list[Row]", await cursor.fetchmany(limit))
             names = [d[0] for d in cursor.description or ()]
         return names, rows
-
-    def check_stream_capacity(self) -> None:
-        if self.open_streams >= self.max_streams:
-            raise Unavailable(f"{self.max_streams} exports are running; try again later.")
 
     async def fetch_one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
         rows = await self.fetch_all(sql, params)

@@ -3,9 +3,17 @@ is damaged, and sqlapi follows it without a restart, answering problems meanwhil
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
+import http.client
 import json
 import os
+import signal
+import socket
 import sqlite3
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +23,7 @@ import pytest
 
 from sqlapi.config import Settings
 from tests.fixtures import LiveApp
-from tests.servers import fetch, serving
+from tests.servers import fetch, in_process, serving
 
 T = TypeVar("T")
 
@@ -240,3 +248,217 @@ def test_a_table_whose_hidden_column_was_renamed_is_withheld_not_exposed(tmp_pat
         wait_for(lambda: fetch(f"{server.url}/api/tables/users/rows")[0] == 404)
         assert names(fetch(f"{server.url}/api/tables")[2]) == {"posts"}
         assert b"secret" not in fetch(f"{server.url}/api/tables/posts/rows")[2]
+
+
+LEDGER_WRITER = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
+end, batch = time.monotonic() + float(sys.argv[2]), 0
+while time.monotonic() < end:
+    batch += 1
+    conn.execute("BEGIN IMMEDIATE")
+    source, target = batch % 50 + 1, (batch * 7 + 3) % 50 + 1
+    conn.execute("UPDATE accounts SET balance = balance - 10 WHERE id = ?", (source,))
+    conn.execute("UPDATE accounts SET balance = balance + 10 WHERE id = ?", (target,))
+    conn.executemany("INSERT INTO ledger (batch, amount) VALUES (?, 1)", [(batch,)] * 10)
+    conn.execute("COMMIT")
+print(batch)
+"""
+TOTAL = 50 * 1000
+
+
+def make_ledger(path: Path, journal: str) -> Path:
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA journal_mode = {journal}")
+    conn.execute("CREATE TABLE accounts (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)")
+    conn.execute("CREATE TABLE ledger (id INTEGER PRIMARY KEY, batch INTEGER, amount INTEGER)")
+    conn.execute("CREATE INDEX ledger_batch ON ledger (batch)")
+    conn.executemany("INSERT INTO accounts VALUES (?, 1000)", [(i,) for i in range(1, 51)])
+    conn.commit()
+    conn.close()
+    return path
+
+
+def check_consistent(path: str, status: int, body: bytes) -> str | None:
+    """What is wrong with one answer, if anything: every transaction moves money between
+    two accounts (the total never changes) and adds exactly 10 ledger rows."""
+    if status != 200:
+        return f"{path}: {status} {body[:200]!r}"
+    if "_format=ndjson" in path:
+        balances = [json.loads(line)["balance"] for line in body.splitlines()]
+        return None if sum(balances) == TOTAL else f"{path}: total {sum(balances)}"
+    document = json.loads(body)
+    if path.startswith("/api/tables/accounts/rows"):
+        total = sum(r["balance"] for r in document["rows"])
+        return None if total == TOTAL else f"{path}: total {total}"
+    if "/columns/batch" in path:
+        partial = [v for v in document["values"] if v["count"] != 10]
+        return f"{path}: partial batches {partial[:3]}" if partial else None
+    if path.startswith("/api/tables/ledger/rows?batch="):
+        return None if len(document["rows"]) in (0, 10) else f"{path}: {document['rows']}"
+    count = document["count"]
+    return None if count % 10 == 0 else f"{path}: count {count}"
+
+
+@pytest.mark.parametrize("journal", ["wal", "delete"])
+def test_64_readers_see_only_whole_transactions_while_another_process_writes(
+    tmp_path: Path, journal: str
+) -> None:
+    path = make_ledger(tmp_path / "ledger.db", journal)
+    seconds = 4.0
+    with serving(str(path)) as server:
+        writer = subprocess.Popen(
+            [sys.executable, "-c", LEDGER_WRITER, str(path), str(seconds)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        urls = [
+            "/api/tables/accounts/rows?_limit=100",
+            "/api/tables/accounts/rows?_format=ndjson",
+            "/api/tables/ledger/columns/batch?_limit=1000",
+            "/api/tables/ledger/rows?_sort=-id&_limit=50&_count=true",
+            "/api/tables/ledger",
+        ]
+        failures: list[str] = []
+        answered = collections.Counter[str]()
+        deadline = time.monotonic() + seconds
+
+        def read(worker: int) -> None:
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            turn = worker
+            while time.monotonic() < deadline:
+                turn += 1
+                url = (
+                    urls[turn % len(urls)] if turn % 6 else f"/api/tables/ledger/rows?batch={turn}"
+                )
+                connection.request("GET", url)
+                response = connection.getresponse()
+                problem = check_consistent(url, response.status, response.read())
+                if problem:
+                    failures.append(problem)
+                answered[url.split("?")[0]] += 1
+            connection.close()
+
+        with concurrent.futures.ThreadPoolExecutor(64) as pool:
+            list(pool.map(read, range(64)))
+        transactions = int(writer.communicate(timeout=30)[0])
+    assert failures == [], "\n".join(failures)
+    assert transactions > 20  # the writer was not starved
+    assert min(answered.values()) > 10 and len(answered) == 4
+
+
+@pytest.fixture(scope="module")
+def clients_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("clients") / "clients.db"
+    write(
+        path,
+        "CREATE TABLE small (id INTEGER PRIMARY KEY, title TEXT)",
+        "INSERT INTO small (title) VALUES ('a'), ('b'), ('c')",
+        # an export without end, and a query that runs until the time limit
+        "CREATE VIEW endless AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+        "SELECT x, printf('%.200c', 'x') AS pad FROM c",
+        "CREATE VIEW slow AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+        "WHERE x < 10000000000) SELECT count(*) AS n FROM c",
+    )
+    return path
+
+
+def slow_reader(port: int, path: str) -> socket.socket:
+    """A client with a tiny receive window that has read only the first kilobyte."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    assert sock.recv(1024).startswith(b"HTTP/1.1 200")
+    return sock
+
+
+def test_a_very_slow_export_reader_does_not_slow_the_others(clients_path: Path) -> None:
+    with in_process(Settings(database=clients_path, pool_size=2)) as server:
+        db = server.app.extensions["sqlapi"].db
+        readers = [slow_reader(server.port, "/api/tables/endless/rows?_format=csv")]
+        readers.append(slow_reader(server.port, "/api/tables/endless/rows?_format=ndjson"))
+        try:
+            for _ in range(30):  # while both exports are stalled on their clients
+                status, _, body = fetch(f"{server.url}/api/tables/small/rows", timeout=10)
+                assert status == 200 and len(json.loads(body)["rows"]) == 3
+                status, _, body = fetch(f"{server.url}/api/tables/small/rows?_format=csv")
+                assert status == 200 and body.count(b"\r\n") == 4
+                readers[0].recv(64)  # trickle
+            assert db.open_streams == 2  # still running, held back by their clients' pace
+        finally:
+            for reader in readers:
+                reader.close()
+        wait_for(lambda: db.open_streams == 0)  # gone clients: cursors and connections closed
+
+
+def test_clients_that_vanish_mid_query_or_mid_stream_leave_nothing_running(
+    clients_path: Path,
+) -> None:
+    settings = Settings(database=clients_path, pool_size=1, time_limit_ms=60_000)
+    with in_process(settings) as server:
+        gateway = server.app.extensions["sqlapi"]
+        threads_before = threading.active_count()
+        for path in ("/api/tables/slow/rows", "/api/tables/slow/rows?_format=ndjson"):
+            with socket.create_connection(("127.0.0.1", server.port)) as sock:
+                sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                time.sleep(0.3)  # the query is running; the client hangs up
+            # The one pool connection is free again long before the 60 s time limit.
+            status, _, _ = fetch(f"{server.url}/api/tables/small/rows", timeout=10)
+            assert status == 200
+        streams = [slow_reader(server.port, "/api/tables/small/events") for _ in range(5)]
+        wait_for(lambda: gateway.subscribers.open == 5)
+        for stream in streams:
+            stream.close()
+        wait_for(lambda: gateway.subscribers.open == 0 and gateway.db.open_streams == 0)
+        wait_for(lambda: threading.active_count() <= threads_before)  # no thread left behind
+
+
+def test_sigterm_under_load_finishes_what_it_answers_and_exits_zero(edge_path: Path) -> None:
+    urls = [
+        "/api/tables/plain/rows",
+        "/api/tables/compound/rows/x,2",
+        "/api/tables/plain/columns/score",
+        "/api/tables/strict_t/rows?_format=ndjson",
+    ]
+    outcomes: list[tuple[str, str]] = []
+    with serving(str(edge_path), "--time-limit-ms", "2000") as server:
+        stop = threading.Event()
+
+        def load(worker: int) -> None:
+            turn = worker
+            while not stop.is_set():
+                connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+                try:
+                    while not stop.is_set():
+                        turn += 1
+                        connection.request("GET", urls[turn % len(urls)])
+                        response = connection.getresponse()
+                        try:
+                            body = response.read()  # IncompleteRead if cut short
+                        except Exception as error:  # a half answer
+                            outcomes.append(("bad", repr(error)))
+                            break
+                        if response.status != 200 or not body:
+                            outcomes.append(("bad", f"{response.status} {body[:100]!r}"))
+                        outcomes.append(("answered", ""))
+                except (ConnectionError, http.client.RemoteDisconnected):
+                    outcomes.append(("not accepted", ""))  # no status line: safe to retry
+                    time.sleep(0.05)
+                finally:
+                    connection.close()
+
+        with concurrent.futures.ThreadPoolExecutor(17) as pool:
+            workers = [pool.submit(load, i) for i in range(16)]
+            slow = pool.submit(fetch, f"{server.url}/api/tables/slow/rows")
+            time.sleep(1.0)
+            server.process.send_signal(signal.SIGTERM)
+            status, _, body = slow.result(timeout=30)  # in flight at SIGTERM: answered whole
+            exit_code = server.process.wait(timeout=30)
+            stop.set()
+            for worker in workers:
+                worker.result(timeout=60)
+    assert status == 400 and json.loads(body)["type"].endswith("time-limit")
+    assert exit_code == 0
+    assert [detail for kind, detail in outcomes if kind == "bad"] == []
+    assert sum(kind == "answered" for kind, _ in outcomes) > 100

@@ -91,7 +91,6 @@ async def export(rows_request: RowsRequest, options: Options, fmt: str) -> Respo
     The first batch is read before the 200 is sent: a query that fails at once (the time
     limit, pages that cannot be read) is a problem response, not a cut body."""
     g = gateway()
-    g.db.check_stream_capacity()
     query = build_rows_query(dataclasses.replace(rows_request, limit=None))
     names = [c.name for c in rows_request.select]
     convert = value_converter(rows_request.select, options.ints_as_strings)
