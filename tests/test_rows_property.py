@@ -137,8 +137,8 @@ def oracle(prop_db: Path, table: str, spec: dict[str, Any]) -> list[list[object]
             elif op == "endswith":
                 where.append(f"substr(lower({col}), -length(?)) = lower(?)")
                 params += [value, value]
-            elif op == "in":
-                items = [_typed(kind, v) for v in value.split(",")]
+            elif op == "in":  # an empty value is the empty list: no row matches
+                items = [_typed(kind, v) for v in (value.split(",") if value else [])]
                 where.append(f"{col} IN ({','.join('?' * len(items))})")
                 params += items
             else:
