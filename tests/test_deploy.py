@@ -44,6 +44,8 @@ def test_metrics_count_requests_by_route_and_status() -> None:
         and "sqlapi_query_duration_seconds_count" in text
     )
     assert "sqlapi_event_streams" in text
+    tasks = re.search(r"^sqlapi_asyncio_tasks(?:\{[^}]*\})? ([0-9.]+)$", text, re.MULTILINE)
+    assert tasks is not None and float(tasks.group(1)) >= 2  # at least this request, the watcher
 
 
 def test_workers_share_the_port_and_metrics_and_drain_on_sigterm(edge_path: Path) -> None:

@@ -4,6 +4,7 @@ time and open event streams. With several workers, each writes to a shared direc
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 
@@ -34,6 +35,10 @@ QUERY_TIME = Histogram(
 EVENT_STREAMS = Gauge(
     "sqlapi_event_streams", "Open Server-Sent Event streams", multiprocess_mode="livesum"
 )
+TASKS = Gauge(
+    "sqlapi_asyncio_tasks", "asyncio tasks alive in the worker that answered this scrape",
+    multiprocess_mode="liveall",
+)  # fmt: skip
 
 
 def observe_query(seconds: float) -> None:
@@ -43,6 +48,7 @@ def observe_query(seconds: float) -> None:
 @blueprint.get("/metrics")
 @hide
 async def metrics() -> Response:
+    TASKS.set(len(asyncio.all_tasks()))  # a leak of tasks shows as growth between scrapes
     if os.environ.get(MULTIPROCESS):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
