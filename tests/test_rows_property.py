@@ -119,10 +119,24 @@ def _typed(kind: str, value: str) -> object:
     return value
 
 
+def merged_in_lists(filters: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """`col__in` given several times is one list (API.md: "`col__in=a,b,c` (or repeated)");
+    every other repeated filter is ANDed."""
+    merged: list[tuple[str, str, str]] = []
+    for column, op, value in filters:
+        earlier = next((n for n, f in enumerate(merged) if f[:2] == (column, "in")), None)
+        if op == "in" and earlier is not None:
+            joined = ",".join(v for v in (merged[earlier][2], value) if v)
+            merged[earlier] = (column, "in", joined)
+        else:
+            merged.append((column, op, value))
+    return merged
+
+
 def oracle(prop_db: Path, table: str, spec: dict[str, Any]) -> list[list[object]] | None:
     """The hand-written equivalent, or None when sqlapi must refuse with a 400."""
     columns, where, params = TABLES[table], [], []
-    for column, op, value in spec["filters"]:
+    for column, op, value in merged_in_lists(spec["filters"]):
         kind, col = columns[column], f'"{column}"'
         try:
             if op in ("isnull", "notnull"):
