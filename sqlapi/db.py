@@ -50,14 +50,14 @@ _QUERY_MISTAKES = (
 )
 
 
-def _why(error: OSError) -> str:
-    if error.errno == errno.ENOENT:
-        return "missing"
-    return (error.strerror or str(error)).lower()
-
-
-def _detail(error: Exception) -> str:
-    return error.detail if isinstance(error, ProblemError) else str(error)
+def _unreadable(error: Exception) -> str:
+    """Why the file cannot be served, for the 503s while it lasts."""
+    if isinstance(error, ProblemError):
+        return error.detail
+    if isinstance(error, OSError):
+        missing = error.errno == errno.ENOENT
+        return f"The database file is {'missing' if missing else (error.strerror or error)}."
+    return f"The database file cannot be read: {error}."
 
 
 def _lenient_text(raw: bytes) -> str:
@@ -175,7 +175,6 @@ class Database:
     ) -> None:
         """A new generation of connections, to the file now at `path`, under these rules.
         Connections of the old generation finish what they run and close when returned."""
-        self.epoch += 1
         fresh: list[_Slot] = []
         try:
             for _ in range(self.pool_size):
@@ -183,7 +182,10 @@ class Database:
         except BaseException:
             for slot in fresh:
                 await slot.conn.close()
-            raise
+            raise  # the current generation serves on: retiring it now would drain the pool
+        self.epoch += 1
+        for slot in fresh:
+            slot.epoch = self.epoch
         self.authorizer = authorizer or self.authorizer
         self.sql_authorizer = sql_authorizer or self.sql_authorizer
         while not self._idle.empty():
@@ -244,12 +246,10 @@ class Database:
                     self._watch_slot = await self._open_slot(WATCHER)
                 rows = await self._watch_slot.conn.execute_fetchall(_VERSIONS)
                 data_version, schema_version = next(iter(rows))
-            except OSError as error:
-                return self._lost(f"The database file is {_why(error)}.")
-            except (sqlite3.Error, ProblemError) as error:
+            except (OSError, sqlite3.Error, ProblemError) as error:
                 if isinstance(error, sqlite3.Error) and _is_busy(error):
                     return  # a writer holds the file for now: look again at the next poll
-                return self._lost(f"The database file cannot be read: {_detail(error)}")
+                return self._lost(_unreadable(error))
             current = FileVersion(identity, schema_version)
             self.expected = self.expected or current
             refreshed = False
@@ -271,7 +271,7 @@ class Database:
                 await self.reopen()
                 self.expected = current
         except (OSError, sqlite3.Error, ProblemError) as error:
-            self._lost(f"The database file cannot be read: {_detail(error)}")
+            self._lost(_unreadable(error))
             return False
         if self.unavailable is not None:
             log.warning("%s: available again", self.path)
@@ -280,7 +280,7 @@ class Database:
 
     def _lost(self, reason: str) -> None:
         if reason != self.unavailable:
-            log.warning("%s: %s Answering 503 until it is back.", self.path, reason)
+            log.warning("%s: %s Answering 503 until it is back.", self.path, reason.rstrip("."))
         self.unavailable = reason
 
     def _changed_now(self, tag: str) -> None:

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import pytest
 
 from sqlapi.config import Settings
+from sqlapi.errors import ProblemError
 from tests.fixtures import LiveApp
 from tests.servers import fetch, in_process, serving
 
@@ -116,6 +117,21 @@ def test_a_dropped_table_or_column_answers_404_or_400_even_before_the_watcher_lo
         assert answer.json()["type"] == "urn:sqlapi:problem:unknown-table"
     assert "doomed" not in {t["name"] for t in app.json("/api/tables")["tables"]}
     assert app.get("/api/tables/books/rows").status == 200
+
+
+def test_a_reopen_that_fails_keeps_the_current_connections_serving(
+    live: tuple[LiveApp, Path],
+) -> None:
+    app, path = live
+    db = app.app.extensions["sqlapi"].db
+    db.poll_interval_s = 3600  # the watcher sleeps from now on: it cannot mend the pool
+    time.sleep(0.3)
+    path.rename(path.with_suffix(".away"))  # gone just as new connections are opened
+    with pytest.raises(ProblemError):
+        app.run(db.reopen())
+    path.with_suffix(".away").rename(path)
+    for _ in range(3 * db.pool_size):  # each connection is used and returned: none hangs
+        assert app.get("/api/tables/books/rows").status == 200
 
 
 @pytest.mark.parametrize("journal", ["delete", "wal"])
