@@ -137,7 +137,9 @@ CHECKS = [
 
 
 @pytest.mark.parametrize("database", ["sample", "edge", "chinook"])
-def test_schemathesis_finds_no_failures(database: str, edge_path: Path, chinook_path: Path) -> None:
+def test_schemathesis_finds_no_failures(
+    database: str, edge_path: Path, chinook_path: Path, tmp_path: Path
+) -> None:
     args = {
         "sample": [],
         "edge": [str(edge_path), "--time-limit-ms", "200"],
@@ -150,7 +152,9 @@ def test_schemathesis_finds_no_failures(database: str, edge_path: Path, chinook_
             "--phases", "coverage,fuzzing,stateful", "--no-color",
             "--exclude-path-regex", "/events$",  # endless streams: checked in test_events.py
         ]  # fmt: skip
-        result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+        result = subprocess.run(  # in tmp_path: its run cache stays out of the checkout
+            command, capture_output=True, text=True, timeout=900, cwd=tmp_path
+        )
     summary = result.stdout[-3000:]
     assert result.returncode == 0, summary
     assert re.search(r"\d+ generated, \d+ passed", summary), summary
