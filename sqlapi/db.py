@@ -11,7 +11,6 @@ import hashlib
 import logging
 import os
 import sqlite3
-from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any, TypeVar, cast
 
 import aiosqlite
 
+from sqlapi.cache import ResultCache
 from sqlapi.errors import ProblemError, QueryTimeout, SchemaChanged, Unavailable
 from sqlapi.readonly import (
     WATCHER,
@@ -137,7 +137,7 @@ class Database:
         self._looking = asyncio.Lock()
         self._marker: tuple[object, str] | None = None
         self._retired: set[asyncio.Task[None]] = set()
-        self._counts: OrderedDict[tuple[object, ...], int] = OrderedDict()
+        self._scans = ResultCache()  # counts and distinct values, for this version
 
     @property
     def ready(self) -> bool:
@@ -286,7 +286,7 @@ class Database:
     def _changed_now(self, tag: str) -> None:
         self.version += 1
         self.tag = tag
-        self._counts.clear()
+        self._scans.clear()
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
@@ -445,19 +445,20 @@ class Database:
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
 
+    async def fetch_scan(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        """The rows of a query that scans (a count, a column's distinct values), cached
+        until the database version changes: repeating it is free until the file does."""
+        version, key = self.version, (sql, *params)
+        rows = self._scans.get(key)
+        if rows is None:
+            rows = await self.fetch_all(sql, params)
+            if version == self.version:  # not answered across a change
+                self._scans.put(key, rows)
+        return rows
+
     async def count(self, sql: str, params: Sequence[object]) -> int:
-        """An exact count, cached until the database version changes."""
-        key = (self.version, sql, *params)
-        if key in self._counts:
-            self._counts.move_to_end(key)
-            return self._counts[key]
-        row = await self.fetch_one(sql, params)
-        value = int(row[0]) if row else 0
-        if key[0] == self.version:
-            self._counts[key] = value
-            if len(self._counts) > 1024:
-                self._counts.popitem(last=False)
-        return value
+        rows = await self.fetch_scan(sql, params)
+        return int(rows[0][0]) if rows else 0
 
     def _problem(self, error: sqlite3.Error, untrusted: bool = False) -> ProblemError:
         message = str(error)

@@ -139,5 +139,17 @@ def test_cached_count_follows_commits_by_another_process(tmp_path: Path) -> None
             time.sleep(0.05)
         assert live.json(url)["count"] == 3
         assert [r["v"] for r in live.json("/api/tables/t/rows")["rows"]] == ["a", "b", "c"]
+        values = "/api/tables/t/columns/v"  # distinct values are cached the same way
+        assert {v["value"]: v["count"] for v in live.json(values)["values"]} == {
+            "a": 1, "b": 1, "c": 1
+        }  # fmt: skip
+        writer = sqlite3.connect(path)
+        writer.execute("INSERT INTO t (v) VALUES ('c')")
+        writer.commit()
+        writer.close()
+        deadline = time.monotonic() + 10
+        while live.json(values)["values"][0]["count"] == 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert live.json(values)["values"][0] == {"value": "c", "count": 2}
     finally:
         live.close()

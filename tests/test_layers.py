@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parents[1] / "sqlapi"
-PURE = ["schema", "params", "query", "keys", "encoding", "errors"]
+PURE = ["schema", "params", "query", "keys", "encoding", "errors", "cache"]
 
 
 def imports(module: Path) -> set[str]:

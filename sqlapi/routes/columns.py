@@ -31,7 +31,7 @@ async def column_values(table_name: str, column_name: str) -> Response:
         table, request.args.items(multi=True), g.limits, accept=VALUES, scope=scope
     )
     query = build_values_query(rows_request, column)
-    fetched = await g.db.fetch_all(query.sql, query.params)
+    fetched = await g.db.fetch_scan(query.sql, query.params)
     page, cursor = split_page(query, rows_request, fetched)
     convert = value_converter([column], options.ints_as_strings)
     values = [{"value": (convert((v,))[0] if convert else v), "count": n} for v, n in page]
