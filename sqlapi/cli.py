@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 from sqlapi import __version__
 from sqlapi.config import ConfigError, Settings, hash_key, load_settings, sample_database
-from sqlapi.serving import hypercorn_config, serve_many, serve_one
+from sqlapi.serving import missing_server, serve_many, serve_one
 
 
 def fail(message: str) -> NoReturn:
@@ -75,6 +75,13 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+@click.option(
+    "--server",
+    type=click.Choice(["hypercorn", "uvicorn"]),
+    default="hypercorn",
+    show_default=True,
+    help="HTTP server; uvicorn needs `pip install 'sqlapi[uvicorn]'` and is faster.",
+)
 @click.option("--immutable", is_flag=True, help="Promise the file never changes (immutable=1).")
 @click.option("--time-limit-ms", type=int, help="Interrupt queries after this long [1000].")
 @click.option("--max-limit", type=int, help="Largest page size a client may ask for [1000].")
@@ -93,6 +100,7 @@ def serve(
     host: str,
     port: int,
     workers: int,
+    server: str,
     immutable: bool,
     time_limit_ms: int | None,
     max_limit: int | None,
@@ -103,12 +111,15 @@ def serve(
 ) -> None:
     """Serve DATABASE (default: the bundled sample.db) as a JSON API."""
     path = _check_file(database or sample_database())
+    if (missing := missing_server(server)) is not None:
+        fail(missing)
     settings = _settings(
         config,
         database=path.resolve(),
         host=host,
         port=port,
         workers=workers,
+        server=server,
         immutable=immutable,
         time_limit_ms=time_limit_ms,
         max_limit=max_limit,
@@ -121,11 +132,11 @@ def serve(
     views = sum(1 for t in schema.tables if t.kind == "view")
     click.echo(
         f"sqlapi: serving {path} ({len(schema.tables) - views} tables, {views} views) "
-        f"on http://{host}:{port}/api with {workers} worker(s)",
+        f"on http://{host}:{port}/api with {workers} {server} worker(s)",
         err=True,
     )
     if workers == 1:
-        serve_one(app, hypercorn_config(settings, access_log))
+        serve_one(app, settings, access_log)
     else:
         sys.exit(serve_many(settings, access_log))
 

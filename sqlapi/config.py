@@ -61,11 +61,14 @@ class Settings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     workers: int = Field(1, ge=1, le=64)
+    server: Literal["hypercorn", "uvicorn"] = "hypercorn"
     immutable: bool = False
     time_limit_ms: int = Field(1000, ge=1, le=3_600_000)
     default_limit: int = Field(100, ge=1)
     max_limit: int = Field(1000, ge=1, le=100_000)
-    pool_size: int = Field(4, ge=1, le=64)
+    # One read connection per core (2 to 8): SQLite releases the GIL while it works, but
+    # more connections than cores only make their threads queue for it (bench/).
+    pool_size: int = Field(default_factory=lambda: min(8, max(2, os.cpu_count() or 2)), ge=1, le=64)
     cors_origins: tuple[str, ...] = ()
     max_exports: int = Field(16, ge=1, le=1024)
     max_event_streams: int = Field(1000, ge=1, le=100_000)
@@ -90,7 +93,14 @@ class Settings(BaseModel):
         return cls.model_validate_json(os.environ[SETTINGS_ENV])
 
 
-FILE_KEYS = frozenset(Settings.model_fields) - {"database", "host", "port", "workers", "immutable"}
+FILE_KEYS = frozenset(Settings.model_fields) - {
+    "database",
+    "host",
+    "port",
+    "workers",
+    "server",
+    "immutable",
+}
 
 
 def read_config(path: Path) -> dict[str, Any]:

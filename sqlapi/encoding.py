@@ -62,12 +62,13 @@ def value_converter(
 def shape_rows(
     names: Sequence[str], rows: Iterable[Row], shape: str, convert: Callable[[Row], Row] | None
 ) -> list[Any]:
-    """Rows as objects (default) or as arrays, already trimmed to the requested columns."""
+    """Rows as objects (default) or as arrays, already trimmed to the requested columns
+    (so each row has exactly one value per name)."""
     if convert is not None:
         rows = map(convert, rows)
     if shape == "arrays":
         return [list(r) for r in rows]
-    return [dict(zip(names, r, strict=True)) for r in rows]
+    return [dict(zip(names, r)) for r in rows]  # noqa: B905 (trimmed: same length)
 
 
 def ndjson_lines(
@@ -80,7 +81,8 @@ def ndjson_lines(
     if names is None:
         return b"".join(dump(list(r), default=_default, option=option) for r in rows)
     return b"".join(
-        dump(dict(zip(names, r, strict=True)), default=_default, option=option) for r in rows
+        dump(dict(zip(names, r)), default=_default, option=option)  # noqa: B905 (trimmed)
+        for r in rows
     )
 
 

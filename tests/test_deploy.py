@@ -48,8 +48,15 @@ def test_metrics_count_requests_by_route_and_status() -> None:
     assert tasks is not None and float(tasks.group(1)) >= 2  # at least this request, the watcher
 
 
-def test_workers_share_the_port_and_metrics_and_drain_on_sigterm(edge_path: Path) -> None:
-    with serving(str(edge_path), "--workers", "2", "--time-limit-ms", "2000") as server:
+SERVERS = pytest.mark.parametrize("server_name", ["hypercorn", "uvicorn"])
+
+
+@SERVERS
+def test_workers_share_the_port_and_metrics_and_drain_on_sigterm(
+    edge_path: Path, server_name: str
+) -> None:
+    args = (str(edge_path), "--workers", "2", "--time-limit-ms", "2000", "--server", server_name)
+    with serving(*args) as server:
         for _ in range(10):
             assert fetch(f"{server.url}/api/tables/plain/rows")[0] == 200
         metrics = fetch(f"{server.url}/metrics")[2].decode()
@@ -76,13 +83,16 @@ def test_workers_share_the_port_and_metrics_and_drain_on_sigterm(edge_path: Path
         assert time.monotonic() - started < 8  # well inside the 10 s grace period
 
 
-def test_sigterm_ends_event_streams_cleanly_and_exits_zero(tmp_path: Path) -> None:
+@SERVERS
+def test_sigterm_ends_event_streams_cleanly_and_exits_zero(
+    tmp_path: Path, server_name: str
+) -> None:
     path = tmp_path / "feed.db"
     conn = sqlite3.connect(path)
     conn.execute("CREATE TABLE feed (id INTEGER PRIMARY KEY, body TEXT)")
     conn.commit()
     conn.close()
-    with serving(str(path)) as server:
+    with serving(str(path), "--server", server_name) as server:
         stream = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
         stream.request("GET", "/api/tables/feed/events")
         response = stream.getresponse()
@@ -92,6 +102,20 @@ def test_sigterm_ends_event_streams_cleanly_and_exits_zero(tmp_path: Path) -> No
         assert response.read() == b"\n"  # the rest of the stream, then a clean end of body
         assert server.process.wait(timeout=30) == 0
         assert time.monotonic() - started < 8  # well inside the 10 s grace period
+
+
+@SERVERS
+def test_both_workers_answer_on_the_one_port(edge_path: Path, server_name: str) -> None:
+    """New connections reach both workers (the tasks gauge is labelled by the pid that
+    answered the scrape)."""
+    with serving(str(edge_path), "--workers", "2", "--server", server_name) as server:
+        pids = set()
+        for _ in range(40):  # a new connection each time
+            text = fetch(f"{server.url}/metrics")[2].decode()
+            pids |= set(re.findall(r'^sqlapi_asyncio_tasks\{pid="(\d+)"\}', text, re.MULTILINE))
+            if len(pids) == 2:
+                break
+        assert len(pids) == 2
 
 
 def dockerfile() -> dict[str, list[str]]:

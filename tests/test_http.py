@@ -101,6 +101,8 @@ def test_cors_preflight_and_exposed_headers_for_allowed_origins_only() -> None:
                 for h in response.headers["Access-Control-Expose-Headers"].split(",")
             }
             assert {"etag", "link"} <= exposed
+            vary = {h.strip().lower() for h in response.headers["Vary"].split(",")}
+            assert {"origin", "accept"} <= vary  # a shared cache keys on both
         foreign = urllib.request.Request(f"{server.url}/api/tables/books/rows?_limit=1",
                                          headers={"Origin": "https://evil.example"})  # fmt: skip
         with urllib.request.urlopen(foreign) as response:

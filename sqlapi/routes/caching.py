@@ -38,7 +38,9 @@ def install(app: Quart, immutable: bool) -> None:
     @app.before_request
     async def not_modified() -> Response | None:
         etag = g.etag = request_etag()
-        if etag is not None and request.if_none_match.contains_weak(etag):
+        if etag is None or "If-None-Match" not in request.headers:
+            return None
+        if request.if_none_match.contains_weak(etag):
             response = Response("", 304)
             response.set_etag(etag)
             response.headers["Cache-Control"] = cache_control
@@ -51,5 +53,9 @@ def install(app: Quart, immutable: bool) -> None:
         if etag is not None and response.status_code == 200 and "ETag" not in response.headers:
             response.set_etag(etag)
             response.headers.setdefault("Cache-Control", cache_control)
-            response.vary.add("Accept")
+            vary = response.headers.get("Vary")  # CORS may have put Origin there
+            if not vary:
+                response.headers["Vary"] = "Accept"
+            elif "accept" not in vary.lower():
+                response.headers["Vary"] = f"{vary}, Accept"
         return response

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -59,6 +60,9 @@ async def metrics() -> Response:
 
 
 def install(app: Quart) -> None:
+    counters: dict[tuple[str, str, int], Any] = {}  # labelled children: labels() is not free
+    histograms: dict[str, Any] = {}
+
     @app.before_request
     async def start_clock() -> None:
         g.started = time.perf_counter()
@@ -67,8 +71,13 @@ def install(app: Quart) -> None:
     async def count(response: Response) -> Response:
         rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
         if rule != "/metrics":
-            REQUESTS.labels(rule, request.method, str(response.status_code)).inc()
-            LATENCY.labels(rule).observe(
-                time.perf_counter() - g.get("started", time.perf_counter())
-            )
+            key = (rule, request.method, response.status_code)
+            counter = counters.get(key)
+            if counter is None:
+                counter = counters[key] = REQUESTS.labels(rule, key[1], str(key[2]))
+            histogram = histograms.get(rule)
+            if histogram is None:
+                histogram = histograms[rule] = LATENCY.labels(rule)
+            counter.inc()
+            histogram.observe(time.perf_counter() - g.get("started", time.perf_counter()))
         return response

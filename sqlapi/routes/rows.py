@@ -79,6 +79,9 @@ def negotiate() -> str:
     chosen = request.args.get("_format")
     if chosen in MEDIA_TYPES:
         return chosen
+    accept = request.headers.get("Accept", "")
+    if "csv" not in accept and "ndjson" not in accept:
+        return "json"  # no other format named: no need to weigh the header
     best = request.accept_mimetypes.best_match(
         ["application/json", "application/x-ndjson", "application/ndjson", "text/csv"],
         default="application/json",
