@@ -3,6 +3,7 @@ path per table. Built once per schema and cached (as JSON bytes too)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -262,11 +263,15 @@ def _operation(
     }
 
 
+Built = tuple[object, dict[str, Any], bytes]  # (the exposure it describes, document, JSON)
+
+
 class SqlapiOpenAPIProvider(OpenAPIProvider):
     """Generic routes as quart-schema documents them (plus problem responses); the
     per-table routes expanded into one path per table; the result cached."""
 
-    _built: tuple[object, dict[str, Any], bytes] | None = None  # (exposure, document, JSON)
+    _built: Built | None = None
+    _pending: tuple[object, asyncio.Future[Built]] | None = None
 
     def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
         gateway = self._app.extensions["sqlapi"]
@@ -301,34 +306,47 @@ class SqlapiOpenAPIProvider(OpenAPIProvider):
                 param["schema"] = {"enum": enums[param["name"]]}
 
     def schema(self) -> dict[str, Any]:
-        return self._current()[0]
-
-    def encoded(self) -> bytes:
         return self._current()[1]
 
-    def _current(self) -> tuple[dict[str, Any], bytes]:
+    def _current(self) -> Built:
         """The document of what is exposed now, built once per exposure (the file's schema
         is read anew when it changes) and kept as JSON bytes too."""
         exposure = self._app.extensions["sqlapi"].exposure
         if self._built is None or self._built[0] is not exposure:
-            document = self._build()
-            self._built = (exposure, document, dumps(document))
-        return self._built[1], self._built[2]
+            self._built = self._make(exposure)
+        return self._built
 
-    def _build(self) -> dict[str, Any]:
+    async def encoded(self) -> bytes:
+        """The document as JSON, built in a worker thread so that the event loop keeps
+        answering meanwhile (a thousand tables take seconds); requests that arrive during
+        a build wait for that build."""
+        exposure = self._app.extensions["sqlapi"].exposure
+        if self._built is not None and self._built[0] is exposure:
+            return self._built[2]
+        if self._pending is None or self._pending[0] is not exposure:
+            self._pending = (
+                exposure,
+                asyncio.ensure_future(asyncio.to_thread(self._make, exposure)),
+            )
+        built = await asyncio.shield(self._pending[1])
+        if built[0] is self._app.extensions["sqlapi"].exposure:
+            self._built = built
+        return built[2]
+
+    def _make(self, exposure: Any) -> Built:
         document = super().schema()
         gateway = self._app.extensions["sqlapi"]
         keyed = bool(gateway.settings.api_keys)
         errors = API_ERRORS if keyed else PUBLIC_ERRORS
-        paths, components = TableDocument(gateway.schema, gateway.limits, errors).build()
-        columns = gateway.exposure.query_columns
+        paths, components = TableDocument(exposure.schema, gateway.limits, errors).build()
+        columns = exposure.query_columns
         paths |= query_paths(gateway.settings.queries, columns, gateway.limits, errors)
         document["paths"] = {**dict(document["paths"]), **paths}
         document["components"]["schemas"].update(components)
         if keyed:
             document["components"]["securitySchemes"] = {"bearer": BEARER}
             document["security"] = [{"bearer": []}]
-        return document
+        return exposure, document, dumps(document)
 
 
 BEARER = {
@@ -404,7 +422,7 @@ class SqlapiSchema(QuartSchema):
 
     @hide
     async def openapi(self) -> Response:
-        return Response(self.openapi_provider.encoded(), content_type="application/json")
+        return Response(await self.openapi_provider.encoded(), content_type="application/json")
 
 
 def document(app: Quart) -> dict[str, Any]:
@@ -441,6 +459,14 @@ def install(app: Quart, database_name: str) -> QuartSchema:
         f"`{database_name}`. Every table and view has its own typed paths.",
     )
     extension = SqlapiSchema(app, info=info, scalar_ui_path=None)
+
+    @app.before_serving
+    async def build_document() -> None:
+        """Start building the document in the background, so /docs opens at once (the
+        reference keeps the task from being collected)."""
+        app.extensions["sqlapi.document"] = asyncio.ensure_future(
+            extension.openapi_provider.encoded()
+        )
 
     @app.after_request
     async def protect_docs(response: Response) -> Response:

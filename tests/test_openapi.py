@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import http.client
 import importlib
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from openapi_spec_validator import validate
 
+from sqlapi.config import Settings
 from sqlapi.models import component_names
 from sqlapi.readonly import load_schema
 from sqlapi.schema import Table
 from tests.fixtures import WEIRD_NAMES, LiveApp
-from tests.servers import COMMAND, serving
+from tests.servers import COMMAND, fetch, in_process, serving
 
 BIN = Path(sys.executable).parent
 
@@ -192,3 +197,37 @@ def test_a_generated_client_lists_and_filters_rows(tmp_path: Path) -> None:
             sys.path.remove(str(tmp_path))
             for name in [m for m in sys.modules if m.startswith("sample_client")]:
                 del sys.modules[name]
+
+
+def test_a_large_schema_s_document_is_built_without_stalling_other_requests(
+    tmp_path: Path,
+) -> None:
+    """600 tables of 20 columns take seconds to document: the document is built in a
+    worker thread, started when the server starts, and requests are answered meanwhile."""
+    path = tmp_path / "wide.db"
+    conn = sqlite3.connect(path)
+    for t in range(600):
+        columns = ", ".join(f"c{j} {('INTEGER', 'TEXT', 'REAL')[j % 3]}" for j in range(19))
+        conn.execute(f"CREATE TABLE t{t:03d} (id INTEGER PRIMARY KEY, {columns})")
+    conn.commit()
+    conn.close()
+    finished: list[str] = []
+    with in_process(Settings(database=path)) as server:
+
+        def ask_for_the_document() -> None:
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+            connection.request("GET", "/openapi.json")
+            response = connection.getresponse()  # its headers go out once it is built
+            finished.append(f"document {response.status}")
+            response.read()
+
+        building = threading.Thread(target=ask_for_the_document)
+        building.start()
+        time.sleep(0.3)  # the document is asked for (and takes seconds) before the rows
+        for _ in range(5):
+            assert fetch(f"{server.url}/api/tables/t007/rows", timeout=60)[0] == 200
+            finished.append("rows")
+        building.join(timeout=120)
+        document = json.loads(fetch(f"{server.url}/openapi.json")[2])
+    assert finished == ["rows"] * 5 + ["document 200"]
+    assert "/api/tables/t599/rows" in document["paths"]
