@@ -10,6 +10,7 @@ import base64
 import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -94,6 +95,25 @@ def _csv_cell(value: object) -> object:
     return value  # None is written as an empty field; ±Inf as inf/-inf
 
 
+def _plain_csv(rows: Sequence[Row]) -> bytes | None:
+    """The records by plain joins when no field needs quoting or converting (no NULL, no
+    BLOB or boolean, no text with a quote, comma or line break, two fields or more): what
+    csv.writer writes, for about two thirds of its cost (it examines every character of
+    every text in a loop; `in` searches a whole batch's texts at once). None otherwise."""
+    if not rows or len(rows[0]) < 2:
+        return None  # csv.writer quotes a lone empty field
+    values = list(chain.from_iterable(rows))
+    if not set(map(type, values)) <= _PLAIN:
+        return None
+    texts = "".join([v for v in values if type(v) is str])
+    if '"' in texts or "," in texts or "\n" in texts or "\r" in texts:
+        return None
+    return ("\r\n".join([",".join(map(str, row)) for row in rows]) + "\r\n").encode("utf-8")
+
+
+_PLAIN = frozenset({int, float, str})
+
+
 def csv_lines(
     rows: Iterable[Row],
     convert: Callable[[Row], Row] | None,
@@ -101,12 +121,14 @@ def csv_lines(
 ) -> bytes:
     """Rows as RFC 4180 CSV records (CRLF line ends, quoted where needed). Only columns
     that can hold BLOBs or booleans pass through a per-value conversion."""
-    if convert is not None:
-        rows = map(convert, rows)
+    batch = list(map(convert, rows) if convert is not None else rows)
+    plain = _plain_csv(batch)
+    if plain is not None:
+        return plain
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if columns is not None and not any(c.json_type in ("blob", "any", "boolean") for c in columns):
-        writer.writerows(rows)
+        writer.writerows(batch)
     else:
-        writer.writerows([_csv_cell(v) for v in r] for r in rows)
+        writer.writerows([_csv_cell(v) for v in r] for r in batch)
     return buffer.getvalue().encode("utf-8")
