@@ -24,7 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import free_port, proc_status, wait_ready
+from common import free_port, proc_status, wait_ready, wrk
 
 HERE = Path(__file__).parent
 SAMPLE = HERE.parent / "sqlapi" / "sample.db"
@@ -62,32 +62,6 @@ while True:
                  "VALUES (abs(random()) % 1800 + 1, abs(random()) % 600 + 1, date('now'))")
     time.sleep(0.1)
 """
-
-
-def wrk(url: str, seconds: int, connections: int, script: Path) -> dict[str, float]:
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency",
-         "-s", str(script), url],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-
-    def ms(label: str) -> float:
-        value, unit = re.search(rf"\s{label}%?\s+([0-9.]+)(us|ms|s)\b", out).groups()  # type: ignore[union-attr]
-        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-
-    found = re.search(r"(\d+) requests in", out)
-    socket_errors = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
-    )
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {
-        "requests": float(found.group(1)) if found else 0.0,
-        "rate": float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1)),  # type: ignore[union-attr]
-        "p50": ms("50"),
-        "p99": ms("99"),
-        "errors": float(sum(map(int, socket_errors.groups())) if socket_errors else 0),
-        "non_2xx": float(non_2xx.group(1)) if non_2xx else 0.0,
-    }
 
 
 def sample(pid: int, base: str) -> dict[str, float]:
@@ -134,7 +108,7 @@ def main() -> None:
         watcher = threading.Thread(target=watch, daemon=True)
         if mode == "soak":
             watcher.start()
-        result = wrk(base, seconds, connections, script)
+        result = wrk(base, seconds, connections, threads=2, script=script)
         time.sleep(5)  # connections closed: what is left is what the server keeps
         after = sample(server.pid, base)
         before = samples[0][1] if samples else None
@@ -148,9 +122,9 @@ def main() -> None:
         f"committing every 100 ms"
     )
     print(
-        f"{result['requests']:,.0f} requests, {result['rate']:,.0f} req/s, p50 {result['p50']:.1f} ms, "
-        f"p99 {result['p99']:.1f} ms, socket errors {result['errors']:.0f}, "
-        f"non-2xx {result['non_2xx']:.0f}; server exit code after SIGTERM {exit_code}"
+        f"{result.requests:,} requests, {result.rate:,.0f} req/s, p50 {result.p50:.1f} ms, "
+        f"p99 {result.p99:.1f} ms, socket errors {result.errors}, "
+        f"non-2xx {result.non_2xx}; server exit code after SIGTERM {exit_code}"
     )
     if before is not None:
         print(

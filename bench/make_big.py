@@ -1,5 +1,9 @@
-"""A deterministic 1,000,000-row table for benchmarks: indexed columns, a foreign key,
-~100-byte text.   python bench/make_big.py [PATH] [ROWS]   (default bench/big.db)"""
+"""Deterministic files for benchmarks.
+
+python bench/make_big.py [PATH] [ROWS]   a 1,000,000-row table (default bench/big.db):
+                                         indexed columns, a foreign key, ~100-byte text
+build_wide(PATH)                         1,000 tables of 20 columns, for startup
+"""
 
 from __future__ import annotations
 
@@ -70,6 +74,24 @@ def build(path: Path, rows: int) -> None:
     conn.execute("CREATE INDEX items_price ON items(price)")
     conn.commit()
     conn.execute("VACUUM")
+    conn.close()
+
+
+DECLARED = ["INTEGER", "TEXT", "REAL", "BLOB", "NUMERIC", "BOOLEAN", "DATE", ""]
+
+
+def build_wide(path: Path, tables: int = 1000, columns: int = 20) -> None:
+    """`tables` tables of `columns` columns (an INTEGER key and every kind of declared
+    type), each with an index: what introspection and the OpenAPI document must read."""
+    path.unlink(missing_ok=True)
+    conn = sqlite3.connect(path)
+    for t in range(tables):
+        typed = ", ".join(
+            f"c{j} {DECLARED[(t + j) % len(DECLARED)]}".rstrip() for j in range(1, columns)
+        )
+        conn.execute(f"CREATE TABLE t{t:04d} (id INTEGER PRIMARY KEY, {typed})")
+        conn.execute(f"CREATE INDEX t{t:04d}_c1 ON t{t:04d}(c1)")
+    conn.commit()
     conn.close()
 
 
