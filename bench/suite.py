@@ -384,25 +384,31 @@ def chart(results: Results, names: list[str], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6), width_ratios=[3, 1.3])
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), width_ratios=[3, 1.3])
     labels = [label.split(". ")[0] for label in results.requests]
     width = 0.8 / len(names)
+    colours = {"Datasette": "0.6", "sqlapi hypercorn": "tab:blue", "sqlapi hypercorn x2": "navy",
+               "sqlapi uvicorn": "tab:orange", "sqlapi uvicorn x2": "tab:red"}  # fmt: skip
     for i, name in enumerate(names):
         rates = [median_load(by[name])[0] if name in by else 0 for by in results.requests.values()]
-        left.bar([x + i * width for x in range(len(labels))], rates, width, label=name)
+        left.bar([x + i * width for x in range(len(labels))], rates, width, label=name,
+                 color=colours.get(name))  # fmt: skip
     left.set_yscale("log")
     left.set_xticks([x + 0.4 - width / 2 for x in range(len(labels))], labels)
     left.set_ylabel("requests/s (log)")
-    left.set_title("Requests (wrk -c32, medians)")
-    left.legend(fontsize=7, ncols=2)
+    left.set_title("Requests (wrk -c32, medians)", fontsize=10)
+    left.legend(fontsize=7, ncols=5, loc="upper center", bbox_to_anchor=(0.5, -0.1), frameon=False)
     by_label: dict[str, list[float]] = {}
     for export in results.exports:
         by_label.setdefault(export.label, []).append(export.rows_per_s)
+    shades = [
+        "0.6" if "Datasette" in k else "0.3" if "sqlite3" in k else "tab:blue" for k in by_label
+    ]
     right.barh(
-        list(by_label), [statistics.median(v) / 1000 for v in by_label.values()], color="tab:gray"
+        list(by_label), [statistics.median(v) / 1000 for v in by_label.values()], color=shades
     )
     right.set_xlabel("thousand rows/s")
-    right.set_title("Export of 1,000,000 rows")
+    right.set_title("Export of 1,000,000 rows", fontsize=10)
     right.tick_params(axis="y", labelsize=7)
     figure.suptitle(
         f"sqlapi and Datasette, same file, same machine ({results.machine['date']})", fontsize=9
