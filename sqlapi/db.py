@@ -60,6 +60,12 @@ def _unreadable(error: Exception) -> str:
     return f"The database file cannot be read: {error}."
 
 
+def _consume(future: asyncio.Future[Any]) -> None:
+    """Retrieve the outcome of a task nobody awaits any more (no 'never retrieved')."""
+    if not future.cancelled():
+        future.exception()
+
+
 def _lenient_text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
@@ -74,6 +80,17 @@ class _Slot:
 
 
 Refresher = Callable[[], Awaitable[FileVersion]]
+
+
+@dataclass
+class _Flight:
+    """One scan being run for every request that asked for it meanwhile."""
+
+    version: int
+    task: asyncio.Future[list[Row]]
+    waiters: int = 0
+
+
 # While a writer holds the file (rollback journal: its whole commit), SQLite's own busy
 # handler waits BUSY_WAIT_S, then `_timed` tries again every BUSY_PAUSE_S until the time
 # limit. SQLite's handler backs off to 100 ms sleeps and, against a writer that commits
@@ -138,6 +155,7 @@ class Database:
         self._marker: tuple[object, str] | None = None
         self._retired: set[asyncio.Task[None]] = set()
         self._scans = ResultCache()  # counts and distinct values, for this version
+        self._flights: dict[tuple[object, ...], _Flight] = {}
 
     @property
     def ready(self) -> bool:
@@ -447,13 +465,31 @@ class Database:
 
     async def fetch_scan(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         """The rows of a query that scans (a count, a column's distinct values), cached
-        until the database version changes: repeating it is free until the file does."""
+        until the database version changes: repeating it is free until the file does.
+        Identical scans asked at once share one query (after each commit a popular facet
+        would otherwise be computed once per waiting request); it is interrupted if
+        every request waiting for it goes away."""
         version, key = self.version, (sql, *params)
         rows = self._scans.get(key)
-        if rows is None:
-            rows = await self.fetch_all(sql, params)
-            if version == self.version:  # not answered across a change
-                self._scans.put(key, rows)
+        if rows is not None:
+            return rows
+        flight = self._flights.get(key)
+        if flight is None or flight.version != version:
+            flight = self._flights[key] = _Flight(version, asyncio.ensure_future(
+                self.fetch_all(sql, params)))  # fmt: skip
+        flight.waiters += 1
+        try:
+            rows = await asyncio.shield(flight.task)
+        finally:
+            flight.waiters -= 1
+            if not flight.waiters:
+                if not flight.task.done():
+                    flight.task.cancel()  # nobody waits: its _timed interrupts SQLite
+                flight.task.add_done_callback(_consume)
+                if self._flights.get(key) is flight:
+                    del self._flights[key]
+        if version == self.version:  # not answered across a change
+            self._scans.put(key, rows)
         return rows
 
     async def count(self, sql: str, params: Sequence[object]) -> int:

@@ -153,3 +153,23 @@ def test_cached_count_follows_commits_by_another_process(tmp_path: Path) -> None
         assert live.json(values)["values"][0] == {"value": "c", "count": 2}
     finally:
         live.close()
+
+
+def test_identical_scans_asked_at_once_run_one_query(tmp_path: Path) -> None:
+    path = _wal_db(tmp_path / "scans.db")
+    live = LiveApp(Settings(database=path))
+    db = live.app.extensions["sqlapi"].db
+    queries: list[float] = []
+    db.observe = queries.append
+
+    async def sixteen_at_once() -> list[int]:
+        answers = await asyncio.gather(
+            *(live.client.get("/api/tables/t/columns/v") for _ in range(16))
+        )
+        return [answer.status_code for answer in answers]
+
+    try:
+        assert live.run(sixteen_at_once()) == [200] * 16
+        assert len(queries) == 1  # one GROUP BY answered all sixteen
+    finally:
+        live.close()

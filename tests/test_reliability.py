@@ -415,7 +415,11 @@ def test_clients_that_vanish_mid_query_or_mid_stream_leave_nothing_running(
     with in_process(settings) as server:
         gateway = server.app.extensions["sqlapi"]
         threads_before = threading.active_count()
-        for path in ("/api/tables/slow/rows", "/api/tables/slow/rows?_format=ndjson"):
+        for path in (
+            "/api/tables/slow/rows",
+            "/api/tables/slow/rows?_format=ndjson",
+            "/api/tables/slow/columns/n",  # a scan, shared by whoever asks: nobody is left
+        ):
             with socket.create_connection(("127.0.0.1", server.port)) as sock:
                 sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
                 time.sleep(0.3)  # the query is running; the client hangs up
