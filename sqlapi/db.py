@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -98,6 +99,10 @@ class _Flight:
 BUSY_WAIT_S = 0.002
 BUSY_PAUSE_S = 0.001
 _BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+# A query tried on the event loop gives way to the pool past this long; the clock is
+# read every INLINE_CHECK_EVERY SQLite instructions (a 50-row page takes about 500).
+INLINE_BUDGET_S = 0.002
+INLINE_CHECK_EVERY = 1000
 
 
 def _code(error: sqlite3.Error) -> int:
@@ -156,6 +161,8 @@ class Database:
         self._retired: set[asyncio.Task[None]] = set()
         self._scans = ResultCache()  # counts and distinct values, for this version
         self._flights: dict[tuple[object, ...], _Flight] = {}
+        self._inline: sqlite3.Connection | None = None  # the event loop's own connection
+        self._inline_deadline = 0.0
 
     @property
     def ready(self) -> bool:
@@ -201,9 +208,18 @@ class Database:
             for slot in fresh:
                 await slot.conn.close()
             raise  # the current generation serves on: retiring it now would drain the pool
+        try:
+            inline = self._open_inline(authorizer or self.authorizer)
+        except sqlite3.Error as error:
+            for slot in fresh:
+                await slot.conn.close()
+            raise self._problem(error) from error
         self.epoch += 1
         for slot in fresh:
             slot.epoch = self.epoch
+        if self._inline is not None:
+            self._inline.close()  # used only on this thread, between awaits: not in use now
+        self._inline = inline
         self.authorizer = authorizer or self.authorizer
         self.sql_authorizer = sql_authorizer or self.sql_authorizer
         while not self._idle.empty():
@@ -221,6 +237,9 @@ class Database:
         if self._watcher is not None:
             self._watcher.cancel()
             await asyncio.gather(self._watcher, return_exceptions=True)
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
         slots, self._slots = self._slots, []
         if self._watch_slot is not None:
             slots.append(self._watch_slot)
@@ -362,10 +381,45 @@ class Database:
             if self.observe is not None:
                 self.observe(loop.time() - started)
 
-    async def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
-        """Run one query to completion within the time limit."""
+    async def fetch_all(
+        self, sql: str, params: Sequence[object] = (), *, inline: bool = False
+    ) -> list[Row]:
+        """Run one query to completion within the time limit. An `inline` query (cheap by
+        construction: see query.Query) is first tried right here on the event loop, within
+        INLINE_BUDGET_S; past the budget, or on any SQLite error, it runs on the pool."""
+        if inline:
+            self.check_available()
+            rows = self._run_inline(sql, params)
+            if rows is not None:
+                return rows
         async with self._acquire() as slot:
             return await self._timed(slot, lambda: self._run(slot, sql, params))
+
+    def _run_inline(self, sql: str, params: Sequence[object]) -> list[Row] | None:
+        """A query on the event loop's own connection: no thread, no GIL handed back and
+        forth once per row (that costs more than a 50-row page itself). None when it
+        could not finish within the budget or SQLite refused it: the pool path decides."""
+        conn = self._inline
+        if conn is None:
+            return None
+        started = time.perf_counter()
+        self._inline_deadline = started + INLINE_BUDGET_S
+        try:
+            rows = cast("list[Row]", conn.execute(sql, params).fetchall())
+        except sqlite3.Error:
+            return None  # over budget, busy, text that is not UTF-8, a schema that moved
+        if self.observe is not None:
+            self.observe(time.perf_counter() - started)
+        return rows
+
+    def _over_budget(self) -> int:
+        """SQLite's progress handler on the inline connection: non-zero stops the query."""
+        return int(time.perf_counter() > self._inline_deadline)
+
+    def _open_inline(self, authorizer: Authorizer) -> sqlite3.Connection:
+        conn = connect_readonly(self.path, self.immutable, 0, authorizer)  # busy: at once
+        conn.set_progress_handler(self._over_budget, INLINE_CHECK_EVERY)
+        return conn
 
     @asynccontextmanager
     async def _own_connection(self, authorizer: Authorizer | None = None) -> AsyncIterator[_Slot]:
@@ -459,8 +513,10 @@ class Database:
             names = [d[0] for d in cursor.description or ()]
         return names, rows
 
-    async def fetch_one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
-        rows = await self.fetch_all(sql, params)
+    async def fetch_one(
+        self, sql: str, params: Sequence[object] = (), *, inline: bool = False
+    ) -> Row | None:
+        rows = await self.fetch_all(sql, params, inline=inline)
         return rows[0] if rows else None
 
     async def fetch_scan(self, sql: str, params: Sequence[object] = ()) -> list[Row]:

@@ -65,6 +65,10 @@ class RowsRequest:
 class Query:
     sql: str
     params: tuple[Value, ...] = ()
+    # Cheap by construction, so it may be tried on the event loop under a small budget
+    # (db.fetch_all): it reads a real table, by index or in a bounded scan, and never a
+    # view, a virtual table or an aggregate, whose single steps can take any time.
+    inline: bool = False
 
 
 @dataclass(frozen=True)
@@ -202,6 +206,10 @@ def _limit(fetch: int | None, offset: int) -> tuple[str, tuple[Value, ...]]:
     return " LIMIT ? OFFSET ?", (-1 if fetch is None else fetch, offset)
 
 
+def _real_table(table: Table) -> bool:
+    return table.kind == "table" and not table.virtual
+
+
 def build_rows_query(request: RowsRequest) -> RowsQuery:
     table = request.table
     order = ordering(table, request.sort)
@@ -226,6 +234,7 @@ def build_rows_query(request: RowsRequest) -> RowsQuery:
     return RowsQuery(
         sql=sql,
         params=(*where.params, *limit_params),
+        inline=_real_table(table) and request.search is None and request.limit is not None,
         width=len(request.select),
         key_positions=tuple(columns.index(k.column) for k in order) if keyset else (),
         keyset=keyset,
@@ -246,7 +255,8 @@ def build_row_query(table: Table, key: Sequence[Value]) -> Query:
     for column, value in zip(table.key_columns, key, strict=True):
         where.add(f"{quote(column.name)} = ?", value)
     select = ", ".join(quote(c.name) for c in table.columns)
-    return Query(f"SELECT {select} FROM {quote(table.name)}{where.sql()}", tuple(where.params))
+    sql = f"SELECT {select} FROM {quote(table.name)}{where.sql()}"
+    return Query(sql, tuple(where.params), inline=_real_table(table))
 
 
 def values_scope(table: Table, column: Column) -> tuple[str, int]:

@@ -143,6 +143,7 @@ class Table:
     fts: FullText | None = None
     without_rowid: bool = False
     strict: bool = False
+    virtual: bool = False  # a virtual table (FTS5, R*Tree...): its module does the reading
     _by_name: dict[str, Column] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -354,6 +355,7 @@ def introspect(conn: sqlite3.Connection) -> Schema:
                 fts=fts,
                 without_rowid=without_rowid,
                 strict=bool(row["strict"]),
+                virtual=row["type"] == "virtual",
             )
         )
     version = conn.execute("SELECT sqlite_version()").fetchone()[0]

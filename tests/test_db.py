@@ -173,3 +173,26 @@ def test_identical_scans_asked_at_once_run_one_query(tmp_path: Path) -> None:
         assert len(queries) == 1  # one GROUP BY answered all sixteen
     finally:
         live.close()
+
+
+def test_a_slow_query_on_a_plain_table_still_meets_the_time_limit(tmp_path: Path) -> None:
+    """Pages of real tables are tried on the event loop first, within a budget of a few
+    milliseconds; a query that needs longer gives way to the pool and its time limit."""
+    path = tmp_path / "sort.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.executemany(
+        "INSERT INTO t (v) VALUES (?)", ((f"{(n * 7919) % 100003:06d}",) for n in range(300_000))
+    )
+    conn.commit()
+    conn.close()
+    live = LiveApp(Settings(database=path, time_limit_ms=20))
+    try:
+        answer = live.get("/api/tables/t/rows?_sort=v&_offset=250000&_limit=5")  # a full sort
+        assert answer.status == 400, answer.body
+        assert answer.json()["type"] == "urn:sqlapi:problem:time-limit"
+        assert live.json("/api/tables/t/rows?_limit=2")["rows"] == [
+            {"id": 1, "v": "000000"}, {"id": 2, "v": "007919"}
+        ]  # fmt: skip
+    finally:
+        live.close()

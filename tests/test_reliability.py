@@ -139,13 +139,19 @@ def test_a_file_replaced_by_an_atomic_rename_is_served_without_a_restart(
     tmp_path: Path, journal: str
 ) -> None:
     served = make_db(tmp_path / "served.db", "first", journal=journal)
+    write(served, "CREATE TABLE common (id INTEGER PRIMARY KEY)", "INSERT INTO common VALUES (1)")
     with serving(str(served)) as server:
-        assert names(fetch(f"{server.url}/api/tables")[2]) == {"first"}
+        assert names(fetch(f"{server.url}/api/tables")[2]) == {"first", "common"}
         fresh = make_db(tmp_path / "fresh.db", "second", rows=5)  # rollback mode: one file
+        write(
+            fresh, "CREATE TABLE common (id INTEGER PRIMARY KEY)", "INSERT INTO common VALUES (2)"
+        )
         os.replace(fresh, served)
-        wait_for(lambda: names(fetch(f"{server.url}/api/tables")[2]) == {"second"})
+        wait_for(lambda: names(fetch(f"{server.url}/api/tables")[2]) == {"second", "common"})
         status, _, body = fetch(f"{server.url}/api/tables/second/rows")
         assert status == 200 and len(json.loads(body)["rows"]) == 5
+        for url in ("/api/tables/common/rows", "/api/tables/common/rows/2"):  # the same name,
+            assert b'"id":2' in fetch(server.url + url)[2]  # read from the new file only
         assert fetch(f"{server.url}/api/tables/first/rows")[0] == 404
         document = json.loads(fetch(f"{server.url}/openapi.json")[2])
         assert "/api/tables/second/rows" in document["paths"]

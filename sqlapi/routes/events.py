@@ -43,7 +43,7 @@ async def rows_after(
             base, filters=(*base.filters, Filter(key, "gt", last)), limit=BATCH
         )
         query = build_rows_query(page)
-        fetched = await g.db.fetch_all(query.sql, query.params)
+        fetched = await g.db.fetch_all(query.sql, query.params, inline=query.inline)
         position = query.key_positions[0]
         for row in fetched[:BATCH]:
             last = row[position]

@@ -43,7 +43,7 @@ async def fetch_page(
     """Run a rows request; the document (rows/next/next_url/count) and its headers."""
     g = gateway()
     query = build_rows_query(rows_request)
-    fetched = await g.db.fetch_all(query.sql, query.params)
+    fetched = await g.db.fetch_all(query.sql, query.params, inline=query.inline)
     page, cursor = split_page(query, rows_request, fetched)
     columns = rows_request.select
     convert = value_converter(columns, options.ints_as_strings)
@@ -159,7 +159,7 @@ async def row(table_name: str, key: str) -> Response:
             f"{table.kind} {table.name!r} has no primary key or rowid, so it has no rows by key"
         )
     query = build_row_query(table, parse_row_key(table, key))
-    found = await g.db.fetch_one(query.sql, query.params)
+    found = await g.db.fetch_one(query.sql, query.params, inline=query.inline)
     if found is None:
         raise not_found(f"{table.name!r} has no row with key {key!r}", kind="unknown-row")
     _, options = parse_rows(
