@@ -7,6 +7,7 @@ from a URL reaches SQL without passing through these objects first.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import sqlite3
 from dataclasses import dataclass, field
@@ -153,11 +154,11 @@ class Table:
     def column(self, name: str) -> Column | None:
         return self._by_name.get(fold(name))
 
-    @property
+    @functools.cached_property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
-    @property
+    @functools.cached_property
     def key_columns(self) -> tuple[Column, ...]:
         """The columns that identify one row; empty when rows have no stable key (views)."""
         return tuple(c for name in self.primary_key if (c := self.column(name)) is not None)

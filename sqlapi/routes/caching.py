@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 
-from quart import Quart, Response, g, request
+from quart import Quart, Request, Response, g
+from quart.globals import request_ctx
 
 from sqlapi.routes import gateway
 
@@ -13,19 +14,15 @@ UNTAGGED = ("/healthz", "/readyz")  # probes must always reach the process
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-def request_etag() -> str | None:
-    if (
-        request.method not in ("GET", "HEAD")
-        or request.path in UNTAGGED
-        or request.path.endswith("/events")
-    ):
+def request_etag(req: Request) -> str | None:
+    if req.method not in ("GET", "HEAD") or req.path in UNTAGGED or req.path.endswith("/events"):
         return None
     identity = "\x1f".join(
         [
             gateway().db.tag,
-            request.path,
-            request.query_string.decode("latin-1"),
-            request.headers.get("Accept", ""),
+            req.path,
+            req.query_string.decode("latin-1"),
+            req.headers.get("Accept", ""),
             getattr(g.get("api_key"), "hash", ""),  # what a listing shows depends on the key
         ]
     )
@@ -37,10 +34,11 @@ def install(app: Quart, immutable: bool) -> None:
 
     @app.before_request
     async def not_modified() -> Response | None:
-        etag = g.etag = request_etag()
-        if etag is None or "If-None-Match" not in request.headers:
+        req = request_ctx.request  # one context look-up, not one per attribute
+        etag = g.etag = request_etag(req)
+        if etag is None or "If-None-Match" not in req.headers:
             return None
-        if request.if_none_match.contains_weak(etag):
+        if req.if_none_match.contains_weak(etag):
             response = Response("", 304)
             response.set_etag(etag)
             response.headers["Cache-Control"] = cache_control
