@@ -12,8 +12,16 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -172,7 +180,7 @@ class Database:
         """A connection on its own thread; a problem (503) if the file cannot be opened."""
         opened: list[sqlite3.Connection] = []
         chosen = authorizer or self.authorizer
-        try:
+        with self._opening():
             identity = file_identity(self.path)  # before connecting: a swap shows at the next look
 
             def connector() -> sqlite3.Connection:
@@ -180,11 +188,17 @@ class Database:
                 return opened[0]
 
             conn = await aiosqlite.Connection(connector, 64)
+        return _Slot(conn, opened[0], identity, self.epoch)
+
+    @contextmanager
+    def _opening(self) -> Iterator[None]:
+        """Opening a connection: a file that cannot be opened is a problem (503)."""
+        try:
+            yield
         except OSError as error:
             raise Unavailable(f"The database file cannot be opened: {error.strerror}") from error
         except sqlite3.Error as error:
             raise self._problem(error) from error
-        return _Slot(conn, opened[0], identity, self.epoch)
 
     async def open(self) -> None:
         try:
@@ -204,16 +218,11 @@ class Database:
         try:
             for _ in range(self.pool_size):
                 fresh.append(await self._open_slot(authorizer))
+            inline = self._open_inline(authorizer or self.authorizer)
         except BaseException:
             for slot in fresh:
                 await slot.conn.close()
             raise  # the current generation serves on: retiring it now would drain the pool
-        try:
-            inline = self._open_inline(authorizer or self.authorizer)
-        except sqlite3.Error as error:
-            for slot in fresh:
-                await slot.conn.close()
-            raise self._problem(error) from error
         self.epoch += 1
         for slot in fresh:
             slot.epoch = self.epoch
@@ -417,7 +426,8 @@ class Database:
         return int(time.perf_counter() > self._inline_deadline)
 
     def _open_inline(self, authorizer: Authorizer) -> sqlite3.Connection:
-        conn = connect_readonly(self.path, self.immutable, 0, authorizer)  # busy: at once
+        with self._opening():
+            conn = connect_readonly(self.path, self.immutable, 0, authorizer)  # busy: at once
         conn.set_progress_handler(self._over_budget, INLINE_CHECK_EVERY)
         return conn
 

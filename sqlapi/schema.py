@@ -154,8 +154,8 @@ class Table:
     def column(self, name: str) -> Column | None:
         return self._by_name.get(fold(name))
 
-    @functools.cached_property
-    def column_names(self) -> list[str]:
+    @property
+    def column_names(self) -> list[str]:  # a new list: callers may keep or change it
         return [c.name for c in self.columns]
 
     @functools.cached_property
