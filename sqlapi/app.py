@@ -12,6 +12,7 @@ from quart_cors import cors
 from werkzeug.exceptions import HTTPException
 
 from sqlapi import db, openapi, readonly, routes
+from sqlapi.admission import Admission
 from sqlapi.config import ConfigError, Settings
 from sqlapi.errors import ProblemError, SchemaChanged
 from sqlapi.query import build_probe_query
@@ -98,6 +99,9 @@ def create_app(settings: Settings, exposure: routes.Exposure | None = None) -> Q
         expected=exposure.version,
     )
     app.config["RESPONSE_TIMEOUT"] = None  # exports and event streams last as long as they need
+    app.asgi_app = app.extensions["sqlapi.admission"] = Admission(  # type: ignore[method-assign]
+        app.asgi_app, settings.max_active_requests
+    )
     gateway = routes.install(app, settings, exposure, database)
     openapi.install(app, settings.database.name)
 

@@ -69,6 +69,8 @@ class Settings(BaseModel):
     # One read connection per core (2 to 8): SQLite releases the GIL while it works, but
     # more connections than cores only make their threads queue for it (bench/).
     pool_size: int = Field(default_factory=lambda: min(8, max(2, os.cpu_count() or 2)), ge=1, le=64)
+    # Requests worked on at once; more wait their turn, none is refused (admission.py).
+    max_active_requests: int = Field(32, ge=1, le=10_000)
     cors_origins: tuple[str, ...] = ()
     max_exports: int = Field(16, ge=1, le=1024)
     max_event_streams: int = Field(1000, ge=1, le=100_000)

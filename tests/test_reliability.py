@@ -414,6 +414,39 @@ def test_a_very_slow_export_reader_does_not_slow_the_others(clients_path: Path) 
         wait_for(lambda: db.open_streams == 0)  # gone clients: cursors and connections closed
 
 
+def test_requests_beyond_max_active_wait_their_turn_and_are_all_answered(
+    clients_path: Path,
+) -> None:
+    settings = Settings(
+        database=clients_path, pool_size=2, time_limit_ms=1500, max_active_requests=1
+    )
+    with in_process(settings) as server:
+        admission = server.app.extensions["sqlapi.admission"]
+        answered: dict[str, tuple[int, float]] = {}
+
+        def ask(name: str, path: str) -> None:
+            status, _, _ = fetch(f"{server.url}{path}", timeout=10)
+            answered[name] = (status, time.monotonic())
+
+        slow = threading.Thread(target=ask, args=("slow", "/api/tables/slow/rows"))
+        slow.start()
+        time.sleep(0.3)  # the slow query holds the one place until the time limit
+        quick = threading.Thread(target=ask, args=("quick", "/api/tables/small/rows/1"))
+        asked = time.monotonic()
+        quick.start()
+        wait_for(lambda: admission.waiting == 1)  # held back, not refused
+        status, _, body = fetch(f"{server.url}/healthz", timeout=10)
+        assert status == 200 and admission.waiting == 1  # health is never held back
+        status, _, body = fetch(f"{server.url}/metrics", timeout=10)
+        assert b"sqlapi_requests_waiting 1.0" in body
+        slow.join()
+        quick.join()
+        assert answered["slow"][0] == 400  # the time limit
+        assert answered["quick"][0] == 200
+        assert answered["quick"][1] - asked > 1.0  # its turn came when the slow one ended
+        assert admission.waiting == 0
+
+
 def test_clients_that_vanish_mid_query_or_mid_stream_leave_nothing_running(
     clients_path: Path,
 ) -> None:

@@ -18,7 +18,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
-from quart import Blueprint, Quart, Response, g, request
+from quart import Blueprint, Quart, Response, current_app, g, request
 from quart_schema import hide
 
 blueprint = Blueprint("metrics", __name__)
@@ -36,6 +36,10 @@ QUERY_TIME = Histogram(
 EVENT_STREAMS = Gauge(
     "sqlapi_event_streams", "Open Server-Sent Event streams", multiprocess_mode="livesum"
 )
+WAITING = Gauge(
+    "sqlapi_requests_waiting", "Requests waiting to be let in (max_active_requests)",
+    multiprocess_mode="livesum",
+)  # fmt: skip
 TASKS = Gauge(
     "sqlapi_asyncio_tasks", "asyncio tasks alive in the worker that answered this scrape",
     multiprocess_mode="liveall",
@@ -50,6 +54,7 @@ def observe_query(seconds: float) -> None:
 @hide
 async def metrics() -> Response:
     TASKS.set(len(asyncio.all_tasks()))  # a leak of tasks shows as growth between scrapes
+    WAITING.set(current_app.extensions["sqlapi.admission"].waiting)
     if os.environ.get(MULTIPROCESS):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
