@@ -8,14 +8,17 @@ Serves a copy of the bundled sample.db while a writer process commits a new loan
 (2 threads) from a second process on a mix of endpoints: pages, filters, sorts, keyset
 pages, one row, facets, table detail with count, /api/data, a small NDJSON export,
 discovery and the OpenAPI document. Prints req/s, p50/p99 latency and every error wrk
-saw (socket errors, non-2xx answers). The soak also samples the server's RSS, threads,
+saw (socket errors, non-2xx answers), then each endpoint's own p50/p99/max, from one
+extra connection per endpoint asking for it again and again. The soak also samples the server's RSS, threads,
 file descriptors and asyncio tasks (from /metrics) every 10 s.
 """
 
 from __future__ import annotations
 
+import http.client
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -77,6 +80,48 @@ def sample(pid: int, base: str) -> dict[str, float]:
     }
 
 
+class Probes:
+    """One extra connection per path, each asking for its path again and again while the
+    load runs: which endpoints make the tail (wrk's own percentiles cover the mix)."""
+
+    def __init__(self, port: int, paths: list[str], seconds: float) -> None:
+        self.latencies: dict[str, list[float]] = {path: [] for path in paths}
+        self.until = time.monotonic() + seconds
+        self.threads = [
+            threading.Thread(target=self._probe, args=(port, path), daemon=True) for path in paths
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _probe(self, port: int, path: str) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while time.monotonic() < self.until:
+            started = time.perf_counter()
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            if response.status == 200:
+                self.latencies[path].append((time.perf_counter() - started) * 1000)
+        connection.close()
+
+    def report(self) -> list[str]:
+        for thread in self.threads:
+            thread.join()
+        lines = [
+            "| endpoint | requests | p50 ms | p99 ms | max ms |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for path, found in sorted(self.latencies.items(), key=lambda kv: -max(kv[1], default=0)):
+            if len(found) < 2:
+                lines.append(f"| `{path}` | {len(found)} | | | |")
+                continue
+            cuts = statistics.quantiles(found, n=100)
+            lines.append(
+                f"| `{path}` | {len(found)} | {cuts[49]:.0f} | {cuts[98]:.0f} | {max(found):.0f} |"
+            )
+        return lines
+
+
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "load"
     seconds = int(sys.argv[2]) if len(sys.argv) > 2 else (30 if mode == "load" else 300)
@@ -108,7 +153,9 @@ def main() -> None:
         watcher = threading.Thread(target=watch, daemon=True)
         if mode == "soak":
             watcher.start()
+        probes = Probes(port, PATHS, seconds)
         result = wrk(base, seconds, connections, threads=2, script=script)
+        by_endpoint = probes.report()
         time.sleep(5)  # connections closed: what is left is what the server keeps
         after = sample(server.pid, base)
         before = samples[0][1] if samples else None
@@ -126,6 +173,7 @@ def main() -> None:
         f"p99 {result.p99:.1f} ms, socket errors {result.errors}, "
         f"non-2xx {result.non_2xx}; server exit code after SIGTERM {exit_code}"
     )
+    print("\n".join(by_endpoint))
     if before is not None:
         print(
             f"server before: RSS {before['rss_mib']:.1f} MiB, threads {before['threads']:.0f}, "
