@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from sqlapi import db, openapi, readonly, routes
 from sqlapi.admission import Admission
 from sqlapi.config import ConfigError, Settings
+from sqlapi.connection import HTTPConnection
 from sqlapi.errors import ProblemError, SchemaChanged
 from sqlapi.query import build_probe_query
 from sqlapi.schema import RestrictionError, Restrictions, hidden_from, restrict
@@ -87,6 +88,7 @@ def create_app(settings: Settings, exposure: routes.Exposure | None = None) -> Q
     """The app for one database; `exposure` when the caller already introspected."""
     exposure = exposure or expose(settings)
     app = Quart("sqlapi", static_folder=None)
+    app.asgi_http_class = HTTPConnection
     app.json.sort_keys = False  # type: ignore[attr-defined]
     database = db.Database(
         settings.database,
