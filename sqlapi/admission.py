@@ -16,28 +16,27 @@ never held back, so a busy server does not look like a dead one to its orchestra
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, ASGISendEvent, Scope
 
 Asgi = Callable[[Scope, ASGIReceiveCallable, ASGISendCallable], Awaitable[None]]
 
-UNGATED = frozenset({"/healthz", "/readyz", "/metrics"})
-
 
 class Admission:
-    """ASGI middleware around Quart's `asgi_app` (`app.asgi_app = Admission(...)`)."""
+    """ASGI middleware around Quart's `asgi_app` (`app.asgi_app = Admission(...)`); the
+    `ungated` paths skip the line."""
 
-    def __init__(self, inner: Asgi, limit: int) -> None:
+    def __init__(self, inner: Asgi, limit: int, ungated: Iterable[str]) -> None:
         self.inner = inner
-        self.limit = limit
+        self.ungated = frozenset(ungated)
         self.waiting = 0  # requests not let in yet (a gauge in /metrics)
         self._places = asyncio.Semaphore(limit)
 
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
-        if scope["type"] != "http" or scope["path"] in UNGATED:
+        if scope["type"] != "http" or scope["path"] in self.ungated:
             await self.inner(scope, receive, send)
             return
         self.waiting += 1

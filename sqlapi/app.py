@@ -17,6 +17,7 @@ from sqlapi.config import ConfigError, Settings
 from sqlapi.connection import HTTPConnection
 from sqlapi.errors import ProblemError, SchemaChanged
 from sqlapi.query import build_probe_query
+from sqlapi.routes.health import PROBES
 from sqlapi.schema import RestrictionError, Restrictions, hidden_from, restrict
 
 log = logging.getLogger("sqlapi")
@@ -102,7 +103,7 @@ def create_app(settings: Settings, exposure: routes.Exposure | None = None) -> Q
     )
     app.config["RESPONSE_TIMEOUT"] = None  # exports and event streams last as long as they need
     app.asgi_app = app.extensions["sqlapi.admission"] = Admission(  # type: ignore[method-assign]
-        app.asgi_app, settings.max_active_requests
+        app.asgi_app, settings.max_active_requests, ungated=(*PROBES, "/metrics")
     )
     gateway = routes.install(app, settings, exposure, database)
     openapi.install(app, settings.database.name)

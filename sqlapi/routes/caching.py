@@ -9,13 +9,13 @@ from quart import Quart, Request, Response, g
 from quart.globals import request_ctx
 
 from sqlapi.routes import gateway
+from sqlapi.routes.health import PROBES
 
-UNTAGGED = ("/healthz", "/readyz")  # probes must always reach the process
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def request_etag(req: Request) -> str | None:
-    if req.method not in ("GET", "HEAD") or req.path in UNTAGGED or req.path.endswith("/events"):
+    if req.method not in ("GET", "HEAD") or req.path in PROBES or req.path.endswith("/events"):
         return None
     identity = "\x1f".join(
         [

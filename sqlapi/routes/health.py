@@ -9,6 +9,7 @@ from sqlapi import models
 from sqlapi.routes import gateway, respond
 
 blueprint = Blueprint("health", __name__)
+PROBES = ("/healthz", "/readyz")  # must always reach the process: no 304, no waiting turn
 
 
 @blueprint.get("/healthz")
