@@ -420,6 +420,12 @@ class SqlapiSchema(QuartSchema):
     openapi_provider_class = SqlapiOpenAPIProvider
     openapi_provider: SqlapiOpenAPIProvider
 
+    def init_app(self, app: Quart) -> None:
+        super().init_app(app)
+        # Every handler here builds its own Response: quart-schema's wrapper, which looks
+        # for models to convert in every return value, would find none. Back to Quart's.
+        del app.make_response
+
     @hide
     async def openapi(self) -> Response:
         return Response(await self.openapi_provider.encoded(), content_type="application/json")

@@ -18,7 +18,8 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
-from quart import Blueprint, Quart, Response, current_app, g, request
+from quart import Blueprint, Quart, Response, current_app, g
+from quart.globals import request_ctx
 from quart_schema import hide
 
 blueprint = Blueprint("metrics", __name__)
@@ -65,8 +66,7 @@ async def metrics() -> Response:
 
 
 def install(app: Quart) -> None:
-    counters: dict[tuple[str, str, int], Any] = {}  # labelled children: labels() is not free
-    histograms: dict[str, Any] = {}
+    labelled: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # labels() is not free
 
     @app.before_request
     async def start_clock() -> None:
@@ -74,15 +74,16 @@ def install(app: Quart) -> None:
 
     @app.after_request
     async def count(response: Response) -> Response:
-        rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        req = request_ctx.request  # one context look-up, not one per attribute
+        rule = req.url_rule.rule if req.url_rule is not None else "unmatched"
         if rule != "/metrics":
-            key = (rule, request.method, response.status_code)
-            counter = counters.get(key)
-            if counter is None:
-                counter = counters[key] = REQUESTS.labels(rule, key[1], str(key[2]))
-            histogram = histograms.get(rule)
-            if histogram is None:
-                histogram = histograms[rule] = LATENCY.labels(rule)
-            counter.inc()
-            histogram.observe(time.perf_counter() - g.get("started", time.perf_counter()))
+            key = (rule, req.method, response.status_code)
+            children = labelled.get(key)
+            if children is None:
+                children = labelled[key] = (
+                    REQUESTS.labels(rule, key[1], str(key[2])),
+                    LATENCY.labels(rule),
+                )
+            children[0].inc()
+            children[1].observe(time.perf_counter() - g.get("started", time.perf_counter()))
         return response
