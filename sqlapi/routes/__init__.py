@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from quart import Quart, Response, current_app, g
+from werkzeug.datastructures import Headers
 
 from sqlapi.config import Settings
 from sqlapi.db import Database
@@ -98,6 +99,12 @@ def key_scope() -> frozenset[str] | None:
 
 def gateway() -> Gateway:
     return cast(Gateway, current_app.extensions[_EXTENSION])
+
+
+def header(headers: Headers, name: str) -> str:
+    """A header's values joined, "" when absent. werkzeug's `get` and `in` raise and catch
+    an exception for every header that is absent, which is most of them on most requests."""
+    return ", ".join(headers.getlist(name))
 
 
 def respond(

@@ -8,7 +8,7 @@ import hashlib
 from quart import Quart, Request, Response, g
 from quart.globals import request_ctx
 
-from sqlapi.routes import gateway
+from sqlapi.routes import gateway, header
 from sqlapi.routes.health import PROBES
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -22,7 +22,7 @@ def request_etag(req: Request) -> str | None:
             gateway().db.tag,
             req.path,
             req.query_string.decode("latin-1"),
-            req.headers.get("Accept", ""),
+            header(req.headers, "Accept"),
             getattr(g.get("api_key"), "hash", ""),  # what a listing shows depends on the key
         ]
     )
@@ -36,7 +36,7 @@ def install(app: Quart, immutable: bool) -> None:
     async def not_modified() -> Response | None:
         req = request_ctx.request  # one context look-up, not one per attribute
         etag = g.etag = request_etag(req)
-        if etag is None or "If-None-Match" not in req.headers:
+        if etag is None or not header(req.headers, "If-None-Match"):
             return None
         if req.if_none_match.contains_weak(etag):
             response = Response("", 304)
@@ -47,13 +47,16 @@ def install(app: Quart, immutable: bool) -> None:
 
     @app.after_request
     async def tag(response: Response) -> Response:
-        etag = getattr(g, "etag", None)
-        if etag is not None and response.status_code == 200 and "ETag" not in response.headers:
-            response.set_etag(etag)
-            response.headers.setdefault("Cache-Control", cache_control)
-            vary = response.headers.get("Vary")  # CORS may have put Origin there
-            if not vary:
-                response.headers["Vary"] = "Accept"
-            elif "accept" not in vary.lower():
-                response.headers["Vary"] = f"{vary}, Accept"
+        etag = g.get("etag")
+        headers = response.headers
+        if etag is None or response.status_code != 200 or header(headers, "ETag"):
+            return response
+        headers.add("ETag", f'"{etag}"')  # a hex digest: nothing to quote
+        if not header(headers, "Cache-Control"):
+            headers.add("Cache-Control", cache_control)
+        vary = header(headers, "Vary")  # CORS may have put Origin there
+        if not vary:
+            headers.add("Vary", "Accept")
+        elif "accept" not in vary.lower():
+            headers["Vary"] = f"{vary}, Accept"
         return response

@@ -21,7 +21,7 @@ from sqlapi.query import (
     cursor_scope,
     split_page,
 )
-from sqlapi.routes import gateway, respond
+from sqlapi.routes import gateway, header, respond
 
 blueprint = Blueprint("rows", __name__)
 
@@ -79,7 +79,7 @@ def negotiate() -> str:
     chosen = request.args.get("_format")
     if chosen in MEDIA_TYPES:
         return chosen
-    accept = request.headers.get("Accept", "")
+    accept = header(request.headers, "Accept")
     if "csv" not in accept and "ndjson" not in accept:
         return "json"  # no other format named: no need to weigh the header
     best = request.accept_mimetypes.best_match(
