@@ -162,9 +162,12 @@ async def row(table_name: str, key: str) -> Response:
     found = await g.db.fetch_one(query.sql, query.params, inline=query.inline)
     if found is None:
         raise not_found(f"{table.name!r} has no row with key {key!r}", kind="unknown-row")
-    _, options = parse_rows(
-        table, request.args.items(multi=True), g.limits, accept=ONE_ROW, filters_allowed=False
-    )
-    convert = value_converter(table.columns, options.ints_as_strings)
+    ints_as_strings = False
+    if request.query_string:  # only _ints=string applies; most ask for the row as it is
+        _, options = parse_rows(
+            table, request.args.items(multi=True), g.limits, accept=ONE_ROW, filters_allowed=False
+        )
+        ints_as_strings = options.ints_as_strings
+    convert = value_converter(table.columns, ints_as_strings)
     (shaped,) = shape_rows(table.column_names, [found], "objects", convert)
     return respond({"row": shaped})
