@@ -2,6 +2,7 @@
 floors (SQLite alone) and the ceilings (the HTTP servers alone) measured in the same run.
 
     python bench/suite.py [--rounds 3] [--seconds 8] [--quick]
+    python bench/suite.py --only 4. --rounds 9    # some requests, more rounds, writes nothing
 
 Run by hand, never in CI (about 25 minutes; --quick is a 2-minute smoke run). It builds
 bench/big.db (1,000,000 rows) and bench/wide.db (1,000 tables x 20 columns) if missing,
@@ -425,13 +426,46 @@ def chart(results: Results, names: list[str], path: Path) -> None:
     figure.savefig(path, dpi=100)
 
 
+def only(prefix: str, rounds: int, seconds: float) -> None:
+    """--only: the requests whose label starts with `prefix`, Datasette against sqlapi on
+    one hypercorn worker (the default), for a steadier median from more rounds. Prints
+    the table and each round's ratio; writes nothing."""
+    results = Results(machine())
+    databases = [BIG, *([CHINOOK] if CHINOOK.exists() else [])]
+    theirs = datasette(databases)
+    for database in databases:
+        ours = sqlapi("sqlapi hypercorn", database)
+        if database == BIG:
+            deep = get_json(ours.base + "/api/tables/items/rows?id__gte=900000&_limit=1&_select=id")
+            candidates = big_requests(urllib.parse.quote(str(deep["next"])))
+        else:
+            candidates = CHINOOK_REQUESTS
+        requests = [r for r in candidates if r.label.startswith(prefix)]
+        if requests:
+            check_answers(ours, theirs, requests)
+            measure_requests(results, [theirs, ours], requests, rounds, seconds)
+        ours.stop()
+    theirs.stop()
+    print(f"\nwrk -t1 -c32 -d{seconds:g}s, {rounds} interleaved rounds, medians")
+    print(report(results, ["Datasette", "sqlapi hypercorn"]).split("\n\n")[0])
+    for label, by_server in results.requests.items():
+        pairs = zip(by_server["Datasette"], by_server["sqlapi hypercorn"], strict=True)
+        ratios = sorted(ours.rate / theirs.rate for theirs, ours in pairs)
+        print(f"{label}: ratio per round {', '.join(f'{r:.2f}x' for r in ratios)}; "
+              f"median {statistics.median(ratios):.2f}x")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--quick", action="store_true", help="1 round of 2 s: a smoke run")
+    parser.add_argument("--only", metavar="PREFIX", help="just these requests (e.g. 4.)")
     args = parser.parse_args()
     rounds, seconds = (1, 2.0) if args.quick else (args.rounds, args.seconds)
+    if args.only:
+        only(args.only, rounds, seconds)
+        return
     for path, make in ((BIG, lambda: build(BIG, 1_000_000)), (WIDE, lambda: build_wide(WIDE))):
         if not path.exists():
             make()
