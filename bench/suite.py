@@ -175,6 +175,12 @@ def big_requests(cursor: str) -> list[Request]:
     ]  # fmt: skip
 
 
+def big_requests_of(server: Server) -> list[Request]:
+    """The requests on big.db, the deep page after the cursor `server` gives for row 900,000."""
+    deep = get_json(server.base + "/api/tables/items/rows?id__gte=900000&_limit=1&_select=id")
+    return big_requests(urllib.parse.quote(str(deep["next"])))
+
+
 CHINOOK_REQUESTS = [
     Request("c1. chinook: page of 50 tracks", "/api/tables/Track/rows?_limit=50",
             "/chinook/Track.json?_size=50&_nocount=1"),
@@ -435,11 +441,7 @@ def only(prefix: str, rounds: int, seconds: float) -> None:
     theirs = datasette(databases)
     for database in databases:
         ours = sqlapi("sqlapi hypercorn", database)
-        if database == BIG:
-            deep = get_json(ours.base + "/api/tables/items/rows?id__gte=900000&_limit=1&_select=id")
-            candidates = big_requests(urllib.parse.quote(str(deep["next"])))
-        else:
-            candidates = CHINOOK_REQUESTS
+        candidates = big_requests_of(ours) if database == BIG else CHINOOK_REQUESTS
         requests = [r for r in candidates if r.label.startswith(prefix)]
         if requests:
             check_answers(ours, theirs, requests)
@@ -450,7 +452,7 @@ def only(prefix: str, rounds: int, seconds: float) -> None:
     print(report(results, ["Datasette", "sqlapi hypercorn"]).split("\n\n")[0])
     for label, by_server in results.requests.items():
         pairs = zip(by_server["Datasette"], by_server["sqlapi hypercorn"], strict=True)
-        ratios = sorted(ours.rate / theirs.rate for theirs, ours in pairs)
+        ratios = sorted(mine.rate / other.rate for other, mine in pairs)
         print(f"{label}: ratio per round {', '.join(f'{r:.2f}x' for r in ratios)}; "
               f"median {statistics.median(ratios):.2f}x")  # fmt: skip
 
@@ -478,8 +480,7 @@ def main() -> None:
     servers = [sqlapi("sqlapi hypercorn", BIG), sqlapi("sqlapi hypercorn x2", BIG, "--workers", "2"),
                sqlapi("sqlapi uvicorn", BIG, "--server", "uvicorn"),
                sqlapi("sqlapi uvicorn x2", BIG, "--server", "uvicorn", "--workers", "2")]  # fmt: skip
-    deep = get_json(servers[0].base + "/api/tables/items/rows?id__gte=900000&_limit=1&_select=id")
-    requests = big_requests(urllib.parse.quote(str(deep["next"])))  # rows after 900,000
+    requests = big_requests_of(servers[0])
     check_answers(servers[0], theirs, requests)
     measure_requests(results, [theirs, *servers], requests, rounds, seconds)
     if CHINOOK.exists():
