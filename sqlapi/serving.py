@@ -72,6 +72,9 @@ async def _hypercorn(app: Quart, settings: Settings, access_log: bool, stopping:
     from hypercorn.config import Config, Sockets
     from hypercorn.utils import wrap_app
 
+    from sqlapi import keepalive
+
+    keepalive.install()
     config = Config()
     config.bind = [f"{settings.host}:{settings.port}"]
     config.accesslog = "-" if access_log else None  # on stdout
