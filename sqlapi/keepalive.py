@@ -3,15 +3,16 @@
 hypercorn (0.17, 0.18) gives each connection an idle task: when a response ends it
 starts one (which itself starts another, for `wait_for`, and a timer), and when the next
 request arrives it cancels it and waits for the cancellation. On a busy keep-alive
-connection that is most of hypercorn's per-request bookkeeping: taking it away measured
-+8 % on key lookups and pages (docs/benchmarks.md).
+connection that is about 100,000 instructions per request, 5.8 % of a row by key
+(docs/benchmarks.md, counted with bench/instructions.py).
 
 Here the connection keeps one watcher that sleeps until the idle period would end,
 looks at when the connection last became idle, and sleeps again or closes it: the same
 timeout (`keep_alive_timeout`), the same prompt close of idle connections at shutdown,
-with two attribute writes per request instead of two tasks. Installed by `install()`
-only where hypercorn's connection server has the shape this was written against, so a
-hypercorn that changes falls back to its own behaviour (a test says which is running).
+two attribute writes per request instead of two tasks, and one sleeping task per open
+connection. Installed by `install()` only where hypercorn's connection server has the
+shape this was written against, so a hypercorn that changes falls back to its own
+behaviour (a test says which is running).
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ class KeepAlive:
                     await asyncio.shield(server._initiate_server_close())
                     return
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(terminated.wait(), left)
+                    async with asyncio.timeout(left):  # in this task: no second task
+                        await terminated.wait()
         finally:
             self.watcher = None
 
