@@ -1,26 +1,35 @@
-"""create_app(settings) -> Quart: wires routes, errors and the serving lifespan. No logic."""
+"""create_app(settings) -> App: wires the gateway, blueprints, errors and the serving
+lifespan. No logic."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 
 from quart import Quart, Response, g
 from quart.typing import ResponseReturnValue
-from quart_cors import cors
 from werkzeug.exceptions import HTTPException
 
-from sqlapi import db, openapi, readonly, routes
+from sqlapi import db, openapi, routes
 from sqlapi.admission import Admission
-from sqlapi.config import ConfigError, Settings
-from sqlapi.connection import HTTPConnection
+from sqlapi.config import Settings
+from sqlapi.connection import install_connection
 from sqlapi.errors import ProblemError, SchemaChanged
-from sqlapi.query import build_probe_query
-from sqlapi.routes.health import PROBES
-from sqlapi.schema import RestrictionError, Restrictions, hidden_from, restrict
+from sqlapi.exposure import Exposure, expose, expose_again
+from sqlapi.gateway import Gateway, Subscribers
+from sqlapi.openapi.provider import SqlapiSchema
+from sqlapi.params import PageLimits
+from sqlapi.readonly import FileVersion, Limits
+from sqlapi.routes import assets, health, metrics, pages
 
 log = logging.getLogger("sqlapi")
+
+
+class App(Quart):
+    """The Quart app of one database, with what it serves."""
+
+    gateway: Gateway
+    documentation: SqlapiSchema
 
 
 def problem_response(error: ProblemError) -> Response:
@@ -29,104 +38,61 @@ def problem_response(error: ProblemError) -> Response:
     return response
 
 
-def restrictions(settings: Settings) -> Restrictions:
-    return Restrictions(
-        allow=settings.tables_allow,
-        deny=settings.tables_deny,
-        hidden={name: rules.hidden_columns for name, rules in settings.tables.items()},
-        columns_allow={
-            n: r.columns_allow for n, r in settings.tables.items() if r.columns_allow is not None
-        },
+def sqlite_limits(settings: Settings) -> tuple[Limits, Limits]:
+    """(limits of the API's own queries, limits of clients' SQL)."""
+    own = Limits(value_bytes=settings.max_value_bytes, pattern_length=settings.max_pattern_length)
+    sql = Limits(
+        value_bytes=settings.sql_max_value_bytes, pattern_length=settings.max_pattern_length
     )
+    return own, sql
 
 
-def expose(settings: Settings, *, strict: bool = True) -> routes.Exposure:
-    """Read the file's schema and apply the configuration. Raises ConfigError for a
-    configured name the file lacks (`strict`; otherwise such tables are withheld),
-    OSError for a file that is gone, sqlite3.DatabaseError for one that is not SQLite."""
-    full, version = readonly.read_schema(settings.database, settings.immutable)
-    try:
-        schema = restrict(full, restrictions(settings), strict=strict)
-    except RestrictionError as error:
-        raise ConfigError(str(error)) from error
-    hidden = hidden_from(full, schema)
-    authorizer = readonly.make_authorizer(*hidden)
-    return routes.Exposure(
-        schema=schema,
-        version=version,
-        authorizer=authorizer,
-        sql_authorizer=readonly.make_authorizer(*hidden, hidden_read=sqlite3.SQLITE_DENY),
-        query_columns=check_queries(settings, authorizer, strict),
-    )
-
-
-def expose_again(settings: Settings) -> routes.Exposure:
-    """The file changed while served: expose what still fits the configuration, and say
-    what no longer does."""
-    try:
-        return expose(settings)
-    except ConfigError as error:
-        log.warning("%s: the configuration no longer fits: %s", settings.database, error)
-    return expose(settings, strict=False)
-
-
-def check_queries(
-    settings: Settings, authorizer: readonly.Authorizer, strict: bool = True
-) -> dict[str, list[str]]:
-    """Every configured query prepares, under the same rules as requests; its columns."""
-    probes = {
-        name: (build_probe_query(q.sql), tuple(q.params)) for name, q in settings.queries.items()
-    }
-    try:
-        return readonly.probe_queries(
-            settings.database, settings.immutable, authorizer, probes, strict
-        )
-    except ValueError as error:
-        raise ConfigError(str(error)) from error
-
-
-def create_app(settings: Settings, exposure: routes.Exposure | None = None) -> Quart:
+def create_app(settings: Settings, exposure: Exposure | None = None) -> App:
     """The app for one database; `exposure` when the caller already introspected."""
     exposure = exposure or expose(settings)
-    app = Quart("sqlapi", static_folder=None)
-    app.asgi_http_class = HTTPConnection
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app = App("sqlapi", static_folder=None)
+    install_connection(app)
+    limits, sql_limits = sqlite_limits(settings)
     database = db.Database(
         settings.database,
         immutable=settings.immutable,
         pool_size=settings.pool_size,
         time_limit_ms=settings.time_limit_ms,
         max_streams=settings.max_exports,
+        limits=limits,
+        sql_limits=sql_limits,
         authorizer=exposure.authorizer,
         sql_authorizer=exposure.sql_authorizer,
-        expected=exposure.version,
+        exposed_from=exposure.read_from,
     )
     app.config["RESPONSE_TIMEOUT"] = None  # exports and event streams last as long as they need
-    app.asgi_app = app.extensions["sqlapi.admission"] = Admission(  # type: ignore[method-assign]
-        app.asgi_app, settings.max_active_requests, ungated=(*PROBES, "/metrics")
+    gateway = app.gateway = Gateway(
+        settings,
+        exposure,
+        database,
+        PageLimits(default_limit=settings.default_limit, max_limit=settings.max_limit),
+        Subscribers(settings.max_event_streams),
+        Admission(settings.max_active_requests),
     )
-    gateway = routes.install(app, settings, exposure, database)
-    openapi.install(app, settings.database.name)
+    app.register_blueprint(routes.api_blueprint(gateway))
+    app.register_blueprint(health.blueprint(gateway))
+    app.register_blueprint(metrics.blueprint(gateway.admission))
+    app.register_blueprint(assets.blueprint)
+    app.register_blueprint(pages.blueprint(gateway))
+    metrics.install(app)
+    database.set_observer(metrics.observe_query)
+    app.documentation = openapi.install(app, gateway)
 
-    async def refresh() -> readonly.FileVersion:
+    async def refresh() -> FileVersion:
         """The file has a new schema or is another file: read it again, off the loop."""
         fresh = await asyncio.to_thread(expose_again, settings)
         await database.reopen(fresh.authorizer, fresh.sql_authorizer)
         gateway.exposure = fresh
         log.warning("%s: schema read anew: %d tables and views exposed",
                     settings.database, len(fresh.schema.tables))  # fmt: skip
-        return fresh.version
+        return fresh.read_from
 
     database.refresher = refresh
-    if settings.cors_origins:
-        cors(
-            app,
-            allow_origin=list(settings.cors_origins),
-            allow_methods=["GET", "HEAD", "OPTIONS"],
-            allow_headers=["Authorization", "If-None-Match", "Last-Event-ID", "Accept"],
-            expose_headers=["ETag", "Link", "Content-Disposition"],
-            max_age=600,
-        )
 
     @app.before_serving
     async def open_database() -> None:
@@ -159,7 +125,12 @@ def create_app(settings: Settings, exposure: routes.Exposure | None = None) -> Q
         detail = error.description or ""
         if status == 404:
             detail = "No such endpoint. The API starts at /api."
-        return problem_response(ProblemError(status, detail))
+        problem = ProblemError(status, detail)
+        if status == 405 and error.response is None:
+            allowed = getattr(error, "valid_methods", None)
+            if allowed:
+                problem.headers["Allow"] = ", ".join(sorted(allowed))
+        return problem_response(problem)
 
     @app.errorhandler(Exception)
     async def on_unexpected(error: Exception) -> Response:
@@ -171,7 +142,7 @@ def create_app(settings: Settings, exposure: routes.Exposure | None = None) -> Q
     return app
 
 
-def create_app_from_env() -> Quart:
+def create_app_from_env() -> App:
     """For running under another ASGI server, e.g. `hypercorn 'sqlapi.app:create_app_from_env()'`
     with SQLAPI_SETTINGS holding the settings as JSON."""
     return create_app(Settings.from_env())

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import click
-from quart import Quart
 
 if TYPE_CHECKING:
-    from sqlapi.routes import Exposure
+    from sqlapi.app import App
+    from sqlapi.exposure import Exposure
 
 from sqlapi import __version__
 from sqlapi.config import ConfigError, Settings, hash_key, load_settings, sample_database
@@ -46,7 +46,7 @@ def _settings(config: Path | None = None, **values: object) -> Settings:
 
 
 def _load(settings: Settings) -> Exposure:
-    from sqlapi.app import expose
+    from sqlapi.exposure import expose
 
     try:
         return expose(settings)
@@ -127,7 +127,7 @@ def serve(
         enable_sql=enable_sql,
     )
     app = _app(settings)
-    schema = app.extensions["sqlapi"].schema
+    schema = app.gateway.schema
     _check_port(host, port)
     views = sum(1 for t in schema.tables if t.kind == "view")
     click.echo(
@@ -155,7 +155,7 @@ def _check_port(host: str, port: int) -> None:
         fail(f"cannot listen on {host}:{port}: {error.strerror or error}")
 
 
-def _app(settings: Settings) -> Quart:
+def _app(settings: Settings) -> App:
     """The app, or one line on stderr for a bad file or configuration."""
     from sqlapi.app import create_app
 
@@ -179,11 +179,10 @@ def hash_key_command(key: str) -> None:
 @CONFIG
 def openapi(database: Path | None, config: Path | None) -> None:
     """Print the OpenAPI document that `serve` would publish, without serving."""
-    from sqlapi.openapi import document
-
     path = _check_file(database or sample_database())
     app = _app(_settings(config, database=path.resolve()))
-    click.echo(json.dumps(document(app), indent=2, ensure_ascii=False))
+    document = app.documentation.openapi_provider.schema()
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
 @main.command()
@@ -192,5 +191,7 @@ def openapi(database: Path | None, config: Path | None) -> None:
 def inspect(database: Path | None, config: Path | None) -> None:
     """Print, as JSON, the schema that `serve` would expose."""
     path = _check_file(database or sample_database())
+    from sqlapi.models import describe_schema
+
     exposure = _load(_settings(config, database=path.resolve()))
-    click.echo(json.dumps(exposure.schema.describe(), indent=2, ensure_ascii=False))
+    click.echo(json.dumps(describe_schema(exposure.schema), indent=2, ensure_ascii=False))

@@ -75,6 +75,13 @@ class Settings(BaseModel):
     max_exports: int = Field(16, ge=1, le=1024)
     max_event_streams: int = Field(1000, ge=1, le=100_000)
     keepalive_s: float = Field(15.0, gt=0, le=3600)
+    # What one request may cost (docs/security.md): SQLite's limits bound the work and
+    # memory of a single step, which no time limit can interrupt; the response budget
+    # bounds what a page holds in memory.
+    max_value_bytes: int = Field(16 * 1024 * 1024, ge=1024, le=1_000_000_000)
+    sql_max_value_bytes: int = Field(256 * 1024, ge=1024, le=1_000_000_000)
+    max_pattern_length: int = Field(256, ge=8, le=50_000)
+    max_response_bytes: int = Field(16 * 1024 * 1024, ge=64 * 1024, le=2**40)
     enable_sql: bool = False
     tables_allow: tuple[str, ...] | None = None
     tables_deny: tuple[str, ...] = ()

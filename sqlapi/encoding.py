@@ -60,6 +60,22 @@ def value_converter(
     return convert
 
 
+def unique_names(names: Sequence[str]) -> list[str]:
+    """Result column names made unique as SQLite names a subquery's: a repeated `id` becomes
+    `id:1`, `id:2`... so that no value is lost when rows become objects."""
+    taken = set(names)  # a suffixed name never takes a name the result has itself
+    seen: set[str] = set()
+    unique = []
+    for name in names:
+        candidate, n = name, 0
+        while candidate in seen or (n and candidate in taken):
+            n += 1
+            candidate = f"{name}:{n}"
+        seen.add(candidate)
+        unique.append(candidate)
+    return unique
+
+
 def shape_rows(
     names: Sequence[str], rows: Iterable[Row], shape: str, convert: Callable[[Row], Row] | None
 ) -> list[Any]:

@@ -1,4 +1,5 @@
-"""Pure codecs for what travels in URLs: opaque page cursors and compound row keys."""
+"""Pure codecs for what travels in URLs: opaque page cursors and compound row keys; and
+the two types every layer shares: one SQLite value, one row of them."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import math
 import re
 import urllib.parse
 from dataclasses import dataclass
+from typing import Any
 
 Value = None | int | float | str | bytes
+Row = tuple[Any, ...]  # as SQLite returns it
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,16 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
-from sqlapi.schema import Column, JsonType, Table
+from sqlapi.schema import Column, ForeignKey, Index, JsonType, Schema, Table
 
-INT64 = {"type": "integer", "format": "int64", "minimum": -(2**63), "maximum": 2**63 - 1}
+INT64_SCHEMA = {"type": "integer", "format": "int64", "minimum": -(2**63), "maximum": 2**63 - 1}
 INT_STRING = {
     "type": "string",
     "pattern": "^-?[0-9]+$",
     "description": "an integer beyond ±(2^53-1), sent as a string when _ints=string",
 }
 _JSON_SCHEMAS: dict[JsonType, dict[str, Any]] = {
-    "integer": {"anyOf": [INT64, INT_STRING]},
+    "integer": {"anyOf": [INT64_SCHEMA, INT_STRING]},
     "number": {"type": "number"},
     "string": {"type": "string"},
     "boolean": {"type": "boolean"},
@@ -198,8 +198,8 @@ class FullTextInfo(BaseModel):
     columns: list[str]
 
 
-class TableDetail(BaseModel):
-    """One table or view in detail, with its exact row count."""
+class TableDescription(BaseModel):
+    """One table or view as introspected (and configured)."""
 
     name: str
     kind: str
@@ -208,8 +208,77 @@ class TableDetail(BaseModel):
     foreign_keys: list[ForeignKeyInfo]
     indexes: list[IndexInfo]
     fts: FullTextInfo | None
+
+
+class TableDetail(TableDescription):
+    """One table or view in detail, with its exact row count."""
+
     count: int
     rows_url: str
+
+
+class SchemaDescription(BaseModel):
+    """What `sqlapi inspect` prints: the schema that would be exposed."""
+
+    sqlite_version: str
+    tables: list[TableDescription]
+
+
+def _column_info(column: Column) -> ColumnInfo:
+    return ColumnInfo(
+        name=column.name,
+        type=column.type,
+        json_type=column.json_type,
+        nullable=column.nullable,
+        primary_key=column.primary_key,
+        generated=column.generated,
+    )
+
+
+def _foreign_key_info(key: ForeignKey) -> ForeignKeyInfo:
+    return ForeignKeyInfo(
+        columns=list(key.columns), table=key.table, references=list(key.references)
+    )
+
+
+def _index_info(index: Index) -> IndexInfo:
+    return IndexInfo(name=index.name, columns=list(index.columns), unique=index.unique)
+
+
+def describe_table(table: Table) -> TableDescription:
+    fts = table.fts
+    return TableDescription(
+        name=table.name,
+        kind=table.kind,
+        columns=[_column_info(c) for c in table.columns],
+        primary_key=list(table.primary_key),
+        foreign_keys=[_foreign_key_info(k) for k in table.foreign_keys],
+        indexes=[_index_info(i) for i in table.indexes],
+        fts=None if fts is None else FullTextInfo(table=fts.table, columns=list(fts.columns)),
+    )
+
+
+def table_detail(table: Table, count: int, rows_url: str) -> dict[str, object]:
+    described = describe_table(table)
+    return TableDetail(**dict(described), count=count, rows_url=rows_url).model_dump()
+
+
+def table_summary(table: Table, url: str, rows_url: str) -> dict[str, object]:
+    return TableSummary(
+        name=table.name,
+        kind=table.kind,
+        columns=table.column_names,
+        primary_key=list(table.primary_key),
+        fts=table.fts is not None,
+        url=url,
+        rows_url=rows_url,
+    ).model_dump()
+
+
+def describe_schema(schema: Schema) -> dict[str, object]:
+    return SchemaDescription(
+        sqlite_version=schema.sqlite_version, tables=[describe_table(t) for t in schema.tables]
+    ).model_dump()
 
 
 class ValueCount(BaseModel):

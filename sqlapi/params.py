@@ -28,16 +28,18 @@ DATA = frozenset({"_table", "_sort", "_limit", "_after", "_offset", "_search", "
 VALUES = frozenset({"_limit", "_after", "_search", "_ints"})
 ONE_ROW = frozenset({"_ints"})
 EVENTS = frozenset({"_select", "_ints"})
+NAMED_QUERY = frozenset({"_limit", "_after", "_shape", "_ints"})
+SQL = frozenset({"_limit", "_shape", "_ints"})
 MULTI_VALUED = frozenset({"_select", "_sort"})
 MAX_IN_VALUES = 1000
-INT64 = (-(2**63), 2**63 - 1)
+INT64_RANGE = (-(2**63), 2**63 - 1)
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
 
 @dataclass(frozen=True)
-class Limits:
+class PageLimits:
     default_limit: int = 100
     max_limit: int = 1000
 
@@ -66,7 +68,7 @@ def find_column(table: Table, name: str, parameter: str) -> Column:
         raise ProblemError(
             400,
             f"{parameter}: {table.kind} {table.name!r} has no column {name!r}",
-            kind="unknown-column",
+            problem_type="unknown-column",
             allowed=_allowed(table),
         )
     return column
@@ -81,10 +83,12 @@ def parse_bool(value: str, parameter: str) -> bool:
     raise bad_request(f"{parameter} must be true or false, not {value!r}")
 
 
-def parse_int(value: str, parameter: str, low: int = INT64[0], high: int = INT64[1]) -> int:
+def parse_int(
+    value: str, parameter: str, low: int = INT64_RANGE[0], high: int = INT64_RANGE[1]
+) -> int:
     if not _INTEGER.fullmatch(value.strip()):
         raise bad_request(f"{parameter} must be an integer, not {value[:100]!r}")
-    number = int(value) if len(value) < 40 else INT64[1] + 1  # no 5,000-digit conversions
+    number = int(value) if len(value) < 40 else INT64_RANGE[1] + 1  # no 5,000-digit conversions
     if not low <= number <= high:
         raise bad_request(
             f"{parameter} must be between {low} and {high}", minimum=low, maximum=high
@@ -107,7 +111,11 @@ def convert(column: Column, value: str, parameter: str) -> Value:
         except (binascii.Error, ValueError) as error:
             raise bad_request(f"{parameter} must be base64, as BLOBs are shown") from error
     if column.json_type == "any":  # no declared type: no affinity to convert a string for us
-        if _INTEGER.fullmatch(value) and len(value) < 40 and INT64[0] <= int(value) <= INT64[1]:
+        if (
+            _INTEGER.fullmatch(value)
+            and len(value) < 40
+            and INT64_RANGE[0] <= int(value) <= INT64_RANGE[1]
+        ):
             return int(value)
         try:
             number = float(value)
@@ -150,7 +158,7 @@ def parse_filter(table: Table, key: str, values: list[str]) -> list[Filter]:
             if table.column(name) is not None:
                 raise bad_request(
                     f"{key}: unknown operator {op!r}",
-                    kind="unknown-operator",
+                    problem_type="unknown-operator",
                     allowed=list(OPERATORS),
                 )
             op = "exact"
@@ -215,6 +223,37 @@ def _choice(args: dict[str, list[str]], name: str, choices: tuple[str, ...]) -> 
     return value
 
 
+@dataclass(frozen=True)
+class StatementPage:
+    """How to page and shape the rows of a named query or a client's SQL."""
+
+    limit: int
+    after: str | None
+    shape: str
+    ints_as_strings: bool
+
+
+def parse_statement_page(
+    args: dict[str, list[str]], limits: PageLimits, accept: frozenset[str]
+) -> StatementPage:
+    """The reserved parameters of a statement's page; other `_` names are a 400 (every
+    other parameter is the statement's own)."""
+    for key in args:
+        if key.startswith("_") and key != "_" and key not in accept:
+            raise bad_request(f"unknown reserved parameter {key!r}", allowed=sorted(accept))
+    limit_arg = _single(args, "_limit")
+    return StatementPage(
+        limit=(
+            parse_int(limit_arg, "_limit", 1, limits.max_limit)
+            if limit_arg
+            else limits.default_limit
+        ),
+        after=_single(args, "_after"),
+        shape=_choice(args, "_shape", ("objects", "arrays")) or "objects",
+        ints_as_strings=_choice(args, "_ints", ("number", "string")) == "string",
+    )
+
+
 def _names_column(table: Table, key: str) -> bool:
     return table.column(key) is not None or (
         "__" in key and table.column(key.rsplit("__", 1)[0]) is not None
@@ -224,7 +263,7 @@ def _names_column(table: Table, key: str) -> bool:
 def parse_rows(
     table: Table,
     pairs: Iterable[tuple[str, str]],
-    limits: Limits,
+    limits: PageLimits,
     *,
     accept: frozenset[str] = ROWS,
     filters_allowed: bool = True,
@@ -263,7 +302,7 @@ def parse_rows(
     limit_arg = _single(args, "_limit")
     fmt = _choice(args, "_format", ("json", "ndjson", "csv"))
     if limit_arg is not None:
-        limit = parse_int(limit_arg, "_limit", 1, INT64[1] if streaming else limits.max_limit)
+        limit = parse_int(limit_arg, "_limit", 1, INT64_RANGE[1] if streaming else limits.max_limit)
     else:
         limit = limits.default_limit
     offset_arg, after_arg = _single(args, "_offset"), _single(args, "_after")

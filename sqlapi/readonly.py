@@ -18,7 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlapi.schema import READ_PRAGMAS, Schema, fold, introspect
+from sqlapi.introspect import READ_PRAGMAS, introspect
+from sqlapi.schema import Schema, fold
 
 log = logging.getLogger("sqlapi")
 
@@ -58,7 +59,6 @@ def make_authorizer(
             if (table, fold(arg2 or "")) in hidden:
                 return hidden_read
             return sqlite3.SQLITE_OK
-            return sqlite3.SQLITE_OK
         if action in (_SQLITE_SELECT, _SQLITE_RECURSIVE):
             return sqlite3.SQLITE_OK
         if action == _SQLITE_FUNCTION:
@@ -82,8 +82,37 @@ def database_uri(path: Path, immutable: bool) -> str:
     return f"file:{urllib.parse.quote(str(path.resolve()))}?{query}"
 
 
+@dataclass(frozen=True)
+class Limits:
+    """SQLite's own limits on what one statement may build or ask: they bound the work
+    and memory of a single step, which neither a progress handler nor an interrupt can
+    stop (a LIKE costs about a nanosecond per byte of the value per character of the
+    pattern, and `instr`/`replace` the product of their arguments' lengths)."""
+
+    value_bytes: int = 16 * 1024 * 1024  # any string or BLOB, stored or built
+    pattern_length: int = 256  # a LIKE or GLOB pattern
+    expression_depth: int = 1000
+    program_steps: int = 250_000  # opcodes in one compiled statement
+    statement_length: int = 1_000_000  # bytes of SQL text
+    columns: int | None = None  # result columns; None: SQLite's default (2000)
+
+    def apply(self, conn: sqlite3.Connection) -> None:
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, self.value_bytes)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH, self.pattern_length)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_EXPR_DEPTH, self.expression_depth)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_VDBE_OP, self.program_steps)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, self.statement_length)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+        if self.columns is not None:
+            conn.setlimit(sqlite3.SQLITE_LIMIT_COLUMN, self.columns)
+
+
 def connect_readonly(
-    path: Path, immutable: bool, busy_timeout_s: float = 1.0, authorizer: Authorizer | None = None
+    path: Path,
+    immutable: bool,
+    busy_timeout_s: float = 1.0,
+    authorizer: Authorizer | None = None,
+    limits: Limits | None = None,
 ) -> sqlite3.Connection:
     """A hardened read-only connection. Raises sqlite3.Error if the file is missing."""
     conn = sqlite3.connect(
@@ -100,6 +129,7 @@ def connect_readonly(
     except sqlite3.Error:
         conn.close()
         raise
+    (limits or Limits()).apply(conn)
     conn.set_authorizer(authorizer or make_authorizer())
     return conn
 
@@ -131,6 +161,16 @@ def read_schema(path: Path, immutable: bool) -> tuple[Schema, FileVersion]:
     try:
         version = conn.execute("PRAGMA schema_version").fetchone()[0]
         return introspect(conn), FileVersion(identity, version)
+    finally:
+        conn.close()
+
+
+def read_file_version(path: Path, immutable: bool) -> FileVersion:
+    """Which file and schema version are at `path` now."""
+    identity = file_identity(path)
+    conn = connect_readonly(path, immutable, authorizer=WATCHER)
+    try:
+        return FileVersion(identity, conn.execute("PRAGMA schema_version").fetchone()[0])
     finally:
         conn.close()
 

@@ -23,11 +23,14 @@ import socket
 import tempfile
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from multiprocessing.synchronize import Event as ProcessEvent
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quart import Quart
 
 from sqlapi.config import Settings
+
+if TYPE_CHECKING:
+    from sqlapi.app import App
 
 GRACEFUL_TIMEOUT_S = 10
 METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -68,21 +71,19 @@ def _listening_socket(settings: Settings) -> socket.socket:
 
 
 async def _hypercorn(app: Quart, settings: Settings, access_log: bool, stopping: Stopping) -> None:
-    from hypercorn.asyncio.run import worker_serve
-    from hypercorn.config import Config, Sockets
-    from hypercorn.utils import wrap_app
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
 
-    from sqlapi import keepalive
-
-    keepalive.install()
     config = Config()
-    config.bind = [f"{settings.host}:{settings.port}"]
     config.accesslog = "-" if access_log else None  # on stdout
     config.graceful_timeout = GRACEFUL_TIMEOUT_S
     config.backlog = 2048
-    sockets = Sockets([], [_listening_socket(settings)], []) if settings.workers > 1 else None
-    wrapped = wrap_app(app, config.wsgi_max_body_size, None)
-    await worker_serve(wrapped, config, sockets=sockets, shutdown_trigger=stopping)
+    if settings.workers > 1:
+        sock = _listening_socket(settings)  # kept open (and referenced) while serving
+        config.bind = [f"fd://{sock.fileno()}"]
+    else:
+        config.bind = [f"{settings.host}:{settings.port}"]
+    await serve(app, config, shutdown_trigger=stopping)
 
 
 async def _uvicorn(app: Quart, settings: Settings, access_log: bool, stopping: Stopping) -> None:
@@ -121,9 +122,9 @@ async def _uvicorn(app: Quart, settings: Settings, access_log: bool, stopping: S
         stopper.cancel()
 
 
-async def _serve(app: Quart, settings: Settings, access_log: bool, stopping: Stopping) -> None:
+async def _serve(app: App, settings: Settings, access_log: bool, stopping: Stopping) -> None:
     """Serve until `stopping()` returns; then end event streams and drain."""
-    closing = app.extensions["sqlapi"].subscribers.closing
+    closing = app.gateway.subscribers.closing
 
     async def shutdown() -> None:
         await stopping()
@@ -133,7 +134,7 @@ async def _serve(app: Quart, settings: Settings, access_log: bool, stopping: Sto
     await serve(app, settings, access_log, shutdown)
 
 
-def serve_one(app: Quart, settings: Settings, access_log: bool) -> None:
+def serve_one(app: App, settings: Settings, access_log: bool) -> None:
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -148,7 +149,7 @@ def serve_one(app: Quart, settings: Settings, access_log: bool) -> None:
     run_loop(run())
 
 
-def _worker(settings_json: str, access_log: bool, stop: ProcessEvent) -> None:
+def _worker(settings_json: str, access_log: bool, stop: ProcessEvent, parent: int) -> None:
     from sqlapi.app import create_app  # in the worker: metrics see METRICS_DIR at import
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides
@@ -157,7 +158,9 @@ def _worker(settings_json: str, access_log: bool, stop: ProcessEvent) -> None:
     app = create_app(settings)
 
     async def stopping() -> None:
-        while not stop.is_set():
+        """Until told to stop, or until the supervisor is gone (killed with SIGKILL, by
+        the OOM killer...): an orphaned worker would keep the port."""
+        while not stop.is_set() and os.getppid() == parent:
             await asyncio.sleep(0.1)
 
     run_loop(_serve(app, settings, access_log, stopping))
@@ -171,7 +174,9 @@ def serve_many(settings: Settings, access_log: bool) -> int:
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
     workers = [
-        context.Process(target=_worker, args=(settings.model_dump_json(), access_log, stop))
+        context.Process(
+            target=_worker, args=(settings.model_dump_json(), access_log, stop, os.getpid())
+        )
         for _ in range(settings.workers)
     ]
     for worker in workers:

@@ -133,7 +133,11 @@ class InProcess:
 
     @property
     def gateway(self) -> object:
-        return self.app.extensions["sqlapi"]
+        return self.app.gateway
+
+    @property
+    def admission(self) -> object:
+        return self.app.gateway.admission
 
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self._stop.set)

@@ -158,9 +158,9 @@ def test_cached_count_follows_commits_by_another_process(tmp_path: Path) -> None
 def test_identical_scans_asked_at_once_run_one_query(tmp_path: Path) -> None:
     path = _wal_db(tmp_path / "scans.db")
     live = LiveApp(Settings(database=path))
-    db = live.app.extensions["sqlapi"].db
+    db = live.app.gateway.db
     queries: list[float] = []
-    db.observe = queries.append
+    db.set_observer(queries.append)
 
     async def sixteen_at_once() -> list[int]:
         answers = await asyncio.gather(

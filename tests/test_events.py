@@ -186,8 +186,8 @@ def test_a_slow_subscriber_does_not_stall_the_others(tmp_path: Path) -> None:
 
 def test_fts_and_search_follow_hidden_columns() -> None:
     from sqlapi.config import sample_database
+    from sqlapi.exposure import Restrictions, restrict
     from sqlapi.readonly import load_schema
-    from sqlapi.schema import Restrictions, restrict
 
     full = load_schema(sample_database(), False)
     hidden = restrict(full, Restrictions(hidden={"books": ("description",)}))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parents[1] / "sqlapi"
-PURE = ["schema", "params", "query", "keys", "encoding", "errors", "cache"]
+PURE = ["schema", "introspect", "params", "query", "keys", "encoding", "errors", "scans"]
 
 
 def imports(module: Path) -> set[str]:
@@ -32,14 +32,14 @@ def test_pure_core_has_no_web_or_async_database_imports(name: str) -> None:
     assert "sqlapi.db" not in found and "sqlapi.routes" not in found
 
 
-def test_only_db_imports_aiosqlite_and_only_routes_and_app_import_db() -> None:
+def test_only_the_pool_imports_aiosqlite_and_only_the_web_layer_imports_db() -> None:
     for module in PACKAGE.rglob("*.py"):
         found = imports(module)
         relative = module.relative_to(PACKAGE).as_posix()
         if "aiosqlite" in found:
-            assert relative == "db.py"
+            assert relative == "pool.py"
         if "sqlapi.db" in found:
-            assert relative in ("app.py", "cli.py") or relative.startswith("routes/"), relative
+            assert relative in ("app.py", "gateway.py") or relative.startswith("routes/"), relative
 
 
 def test_sql_text_is_built_only_in_query_py() -> None:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sqlapi.introspect import introspect
 from sqlapi.keys import Cursor
 from sqlapi.query import (
     Filter,
@@ -18,7 +19,6 @@ from sqlapi.query import (
     build_rows_query,
     quote,
 )
-from sqlapi.schema import introspect
 
 small = st.one_of(st.none(), st.integers(-2, 2))
 

@@ -104,7 +104,7 @@ def test_a_dropped_table_or_column_answers_404_or_400_even_before_the_watcher_lo
     app, path = live
     write(path, "CREATE TABLE doomed (id INTEGER PRIMARY KEY, note TEXT, extra TEXT)")
     wait_for(lambda: app.get("/api/tables/doomed/rows").status == 200)
-    app.app.extensions["sqlapi"].db.poll_interval_s = 3600  # the watcher sleeps from now on
+    app.app.gateway.db.poll_interval_s = 3600  # the watcher sleeps from now on
     time.sleep(0.3)
     write(path, "ALTER TABLE doomed DROP COLUMN extra")
     answer = app.get("/api/tables/doomed/rows?extra__isnull=true")
@@ -123,14 +123,14 @@ def test_a_reopen_that_fails_keeps_the_current_connections_serving(
     live: tuple[LiveApp, Path],
 ) -> None:
     app, path = live
-    db = app.app.extensions["sqlapi"].db
+    db = app.app.gateway.db
     db.poll_interval_s = 3600  # the watcher sleeps from now on: it cannot mend the pool
     time.sleep(0.3)
     path.rename(path.with_suffix(".away"))  # gone just as new connections are opened
     with pytest.raises(ProblemError):
         app.run(db.reopen())
     path.with_suffix(".away").rename(path)
-    for _ in range(3 * db.pool_size):  # each connection is used and returned: none hangs
+    for _ in range(3 * db.pool.size):  # each connection is used and returned: none hangs
         assert app.get("/api/tables/books/rows").status == 200
 
 
@@ -398,7 +398,7 @@ def slow_reader(port: int, path: str) -> socket.socket:
 
 def test_a_very_slow_export_reader_does_not_slow_the_others(clients_path: Path) -> None:
     with in_process(Settings(database=clients_path, pool_size=2)) as server:
-        db = server.app.extensions["sqlapi"].db
+        db = server.app.gateway.db
         readers = [slow_reader(server.port, "/api/tables/endless/rows?_format=csv")]
         readers.append(slow_reader(server.port, "/api/tables/endless/rows?_format=ndjson"))
         try:
@@ -422,7 +422,7 @@ def test_requests_beyond_max_active_wait_their_turn_and_are_all_answered(
         database=clients_path, pool_size=2, time_limit_ms=1500, max_active_requests=1
     )
     with in_process(settings) as server:
-        admission = server.app.extensions["sqlapi.admission"]
+        admission = server.admission
         answered: dict[str, tuple[int, float]] = {}
 
         def ask(name: str, path: str) -> None:
@@ -453,7 +453,7 @@ def test_clients_that_vanish_mid_query_or_mid_stream_leave_nothing_running(
 ) -> None:
     settings = Settings(database=clients_path, pool_size=1, time_limit_ms=60_000)
     with in_process(settings) as server:
-        gateway = server.app.extensions["sqlapi"]
+        gateway = server.app.gateway
         threads_before = threading.active_count()
         for path in (
             "/api/tables/slow/rows",

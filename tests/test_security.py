@@ -224,8 +224,8 @@ def test_openapi_documents_the_bearer_scheme(secured: LiveApp) -> None:
 
 
 def test_key_comparison_checks_every_key_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlapi.auth import apikeys as auth
     from sqlapi.config import ApiKey
-    from sqlapi.routes import auth
 
     keys = tuple(ApiKey(hash=hash_key(f"key-{i}-" + "z" * 30)) for i in range(5))
     compared: list[tuple[str, str]] = []

@@ -1,104 +1,35 @@
-"""HTTP endpoints, one module per group; handlers parse -> build -> fetch -> respond."""
+"""HTTP endpoints, one module per group; handlers parse -> build -> fetch -> respond.
+
+Every API route lives under one `/api` blueprint (`api_blueprint`), whose hooks run, in
+order, for each of its requests and for no other: admission (a bounded number worked on
+at once), availability of the file, authentication, authorization of the table or
+column the path names, then the conditional answer (304) — so a 304 is only ever an
+answer about something the caller may read. Probes, metrics, documentation and the HTML
+pages live outside it.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import cast
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
+from urllib.parse import quote, urlencode
 
-from quart import Quart, Response, current_app, g
+from quart import Blueprint, Response, g, request
+from quart_cors import cors
 from werkzeug.datastructures import Headers
 
-from sqlapi.config import Settings
-from sqlapi.db import Database
+from sqlapi.auth.apikeys import key_caller
+from sqlapi.auth.caller import ANYONE, Caller
 from sqlapi.encoding import dumps
-from sqlapi.errors import ProblemError, not_found
-from sqlapi.keys import tilde_decode
-from sqlapi.params import Limits
-from sqlapi.readonly import Authorizer, FileVersion
-from sqlapi.schema import Schema, Table, fold
+from sqlapi.gateway import Gateway
 
-_EXTENSION = "sqlapi"
+View = TypeVar("View", bound=Callable[..., Awaitable[Response]])
 
 
-@dataclass
-class Subscribers:
-    """Open event streams, bounded; `closing` ends them when the server shuts down."""
-
-    limit: int
-    open: int = 0
-    closing: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-@dataclass(frozen=True)
-class Exposure:
-    """What the file and the configuration expose: the schema as configured, the SQLite
-    authorizers that enforce it, the named queries' columns, and which file and schema
-    version it was read from. Replaced whole when the file's schema or identity changes."""
-
-    schema: Schema
-    version: FileVersion
-    authorizer: Authorizer
-    sql_authorizer: Authorizer
-    query_columns: Mapping[str, list[str]]
-
-
-@dataclass
-class Gateway:
-    """What every handler needs: the settings, what is exposed, and the database."""
-
-    settings: Settings
-    exposure: Exposure
-    db: Database
-    limits: Limits
-    subscribers: Subscribers
-
-    @property
-    def schema(self) -> Schema:
-        return self.exposure.schema
-
-    def table(self, name: str) -> Table:
-        table = self.schema.table(name)
-        if table is None and "~" in name:  # a name with "/" travels tilde-encoded: a~2Fb
-            with contextlib.suppress(ValueError):
-                table = self.schema.table(tilde_decode(name))
-        if table is None:
-            raise not_found(
-                f"No table or view named {name!r} is exposed. GET /api/tables lists them.",
-                kind="unknown-table",
-            )
-        if not self.in_scope(table):
-            raise ProblemError(403, f"This key may not read {table.name!r}.", kind="forbidden")
-        return table
-
-    def in_scope(self, table: Table) -> bool:
-        scope = key_scope()
-        return scope is None or fold(table.name) in scope
-
-    @property
-    def tables(self) -> tuple[Table, ...]:
-        """The tables this request may see."""
-        return tuple(t for t in self.schema.tables if self.in_scope(t))
-
-    def require_unscoped(self, what: str) -> None:
-        if key_scope() is not None:
-            raise ProblemError(
-                403, f"{what} needs a key that is not limited to some tables.", kind="forbidden"
-            )
-
-
-def key_scope() -> frozenset[str] | None:
-    """The tables the request's API key may read (folded), or None for all."""
-    key = getattr(g, "api_key", None)
-    if key is None or key.tables is None:
-        return None
-    return frozenset(fold(name) for name in key.tables)
-
-
-def gateway() -> Gateway:
-    return cast(Gateway, current_app.extensions[_EXTENSION])
+def caller() -> Caller:
+    """Who asks this request (set by the API blueprint's authentication)."""
+    found: Caller = g.get("caller", ANYONE)
+    return found
 
 
 def header(headers: Headers, name: str) -> str:
@@ -113,31 +44,95 @@ def respond(
     return Response(dumps(document), status, dict(headers or {}), content_type="application/json")
 
 
-def install(app: Quart, settings: Settings, exposure: Exposure, db: Database) -> Gateway:
-    from sqlapi.routes import (
-        assets,
-        auth,
-        caching,
-        columns,
-        discovery,
-        events,
-        health,
-        metrics,
-        pages,
-        queries,
-        rows,
-        sql,
-    )  # fmt: skip
+def next_links(cursor: str | None) -> tuple[str | None, dict[str, str]]:
+    """This request's URL with `_after` set to the next cursor (and no `_offset`), and
+    the `Link: rel="next"` header that mirrors it; nothing on the last page."""
+    if cursor is None:
+        return None, {}
+    pairs = [(k, v) for k, v in request.args.items(multi=True) if k not in ("_after", "_offset")]
+    pairs.append(("_after", cursor))
+    url = quote(request.path) + "?" + urlencode(pairs)
+    return url, {"Link": f'<{url}>; rel="next"'}
 
-    limits = Limits(default_limit=settings.default_limit, max_limit=settings.max_limit)
-    subscribers = Subscribers(settings.max_event_streams)
-    app.extensions[_EXTENSION] = found = Gateway(settings, exposure, db, limits, subscribers)
-    modules = (discovery, rows, columns, events, queries, sql, health, metrics, assets, pages)
-    for module in modules:
-        app.register_blueprint(module.blueprint)
-    metrics.install(app)
-    db.observe = metrics.observe_query
-    health.install(app)  # first: no answer, not even a 304, from a file that is gone
-    auth.install(app, settings)  # before caching: a 304 is an answer too
-    caching.install(app, settings.immutable)
-    return found
+
+DOCUMENTED_APART = "sqlapi_documented_apart"
+
+
+def documented_apart(view: View) -> View:
+    """Mark a generic view that the OpenAPI document describes once per table or query."""
+    setattr(view, DOCUMENTED_APART, True)
+    return view
+
+
+def unscoped(view: View) -> View:
+    """Mark a view that only callers allowed every table may use (it reads any table)."""
+    view.sqlapi_unscoped = True  # type: ignore[attr-defined]
+    return view
+
+
+def untagged(view: View) -> View:
+    """Mark a view whose answers get no ETag and no 304 (endless streams)."""
+    view.sqlapi_untagged = True  # type: ignore[attr-defined]
+    return view
+
+
+def api_blueprint(gateway: Gateway) -> Blueprint:
+    from sqlapi.routes import caching, columns, discovery, events, queries, rows, sql
+
+    settings = gateway.settings
+    api = Blueprint("api", __name__, url_prefix="/api")
+    for child in (discovery, rows, columns, events, queries, sql):
+        api.register_blueprint(child.blueprint(gateway))
+    keys = settings.api_keys
+    admission = gateway.admission
+
+    @api.before_request
+    async def admit() -> None:
+        await admission.acquire()
+        g.admitted = True
+
+    @api.teardown_request
+    async def leave(_error: BaseException | None) -> None:
+        if g.pop("admitted", False):
+            admission.release()
+
+    @api.before_request
+    async def available() -> None:
+        """No answer, not even a 304, from a file that is gone."""
+        gateway.db.check_available()
+
+    @api.before_request
+    async def authenticate() -> None:
+        if keys and request.method != "OPTIONS":
+            g.caller = key_caller(header(request.headers, "Authorization"), keys)
+
+    @api.before_request
+    async def authorize() -> None:
+        """The table or column the path names must be readable by the caller: a 404 or 403
+        comes before any conditional answer."""
+        view = request.url_rule and api_view(request.endpoint)
+        who = caller()
+        if getattr(view, "sqlapi_unscoped", False):
+            gateway.require_unscoped(who, "This endpoint")
+        arguments = request.view_args or {}
+        if "table_name" in arguments:
+            gateway.table(arguments["table_name"], who)
+        elif "column_name" in arguments:
+            gateway.table_for_column(arguments["column_name"], request.args.get("_table"), who)
+
+    def api_view(endpoint: str | None) -> object:
+        from quart import current_app
+
+        return current_app.view_functions.get(endpoint or "")
+
+    caching.install(api, gateway, api_view)
+    if settings.cors_origins:
+        cors(
+            api,
+            allow_origin=list(settings.cors_origins),
+            allow_methods=["GET", "HEAD", "OPTIONS"],
+            allow_headers=["Authorization", "If-None-Match", "Last-Event-ID", "Accept"],
+            expose_headers=["ETag", "Link", "Content-Disposition"],
+            max_age=600,
+        )
+    return api

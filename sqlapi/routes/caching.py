@@ -1,42 +1,45 @@
-"""HTTP caching: an ETag on every successful GET, derived from the database's current
-version (its files' stamps) and the request; If-None-Match -> 304 before any query runs."""
+"""HTTP caching of API answers: an ETag on every successful GET, derived from the file's
+stamp (its current content), the request and the caller; If-None-Match -> 304 before any
+query runs, and after the caller is known to be allowed the answer."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
-from quart import Quart, Request, Response, g
-from quart.globals import request_ctx
+from quart import Blueprint, Request, Response, g, request
 
-from sqlapi.routes import gateway, header
-from sqlapi.routes.health import PROBES
+from sqlapi.gateway import Gateway
+from sqlapi.routes import caller, header
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-def request_etag(req: Request) -> str | None:
-    if req.method not in ("GET", "HEAD") or req.path in PROBES or req.path.endswith("/events"):
-        return None
-    identity = "\x1f".join(
+def request_etag(stamp: str, req: Request, identity: str) -> str:
+    text = "\x1f".join(
         [
-            gateway().db.tag,
+            stamp,
             req.path,
             req.query_string.decode("latin-1"),
             header(req.headers, "Accept"),
-            getattr(g.get("api_key"), "hash", ""),  # what a listing shows depends on the key
+            identity,  # what a listing shows depends on who asks
         ]
     )
-    return hashlib.blake2s(identity.encode(), digest_size=12).hexdigest()
+    return hashlib.blake2s(text.encode(), digest_size=12).hexdigest()
 
 
-def install(app: Quart, immutable: bool) -> None:
-    cache_control = IMMUTABLE if immutable else "no-cache"
+def install(api: Blueprint, gateway: Gateway, view_of: Callable[[str | None], object]) -> None:
+    cache_control = IMMUTABLE if gateway.settings.immutable else "no-cache"
 
-    @app.before_request
+    @api.before_request
     async def not_modified() -> Response | None:
-        req = request_ctx.request  # one context look-up, not one per attribute
-        etag = g.etag = request_etag(req)
-        if etag is None or not header(req.headers, "If-None-Match"):
+        req = request
+        if req.method not in ("GET", "HEAD"):
+            return None
+        if getattr(view_of(req.endpoint), "sqlapi_untagged", False):
+            return None
+        etag = g.etag = request_etag(gateway.db.stamp, req, caller().identity)
+        if not header(req.headers, "If-None-Match"):
             return None
         if req.if_none_match.contains_weak(etag):
             response = Response("", 304)
@@ -45,7 +48,7 @@ def install(app: Quart, immutable: bool) -> None:
             return response
         return None
 
-    @app.after_request
+    @api.after_request
     async def tag(response: Response) -> Response:
         etag = g.get("etag")
         headers = response.headers

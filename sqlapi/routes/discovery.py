@@ -6,62 +6,58 @@ from quart import Blueprint, Response
 from quart_schema import document_response
 
 from sqlapi import models
+from sqlapi.gateway import Gateway
 from sqlapi.keys import path_segment
 from sqlapi.query import RowsRequest, build_count_query
-from sqlapi.routes import gateway, respond
-
-blueprint = Blueprint("discovery", __name__)
+from sqlapi.routes import caller, respond
 
 
 def table_url(name: str) -> str:
     return "/api/tables/" + path_segment(name)
 
 
-@blueprint.get("/api")
-@document_response(models.ApiIndex)
-async def database() -> Response:
-    g = gateway()
-    tables = g.tables
-    return respond(
-        {
-            "database": {
-                "name": g.settings.database.name,
-                "tables": [t.name for t in tables if t.kind == "table"],
-                "views": [t.name for t in tables if t.kind == "view"],
-                "sqlite_version": g.schema.sqlite_version,
-            },
-            "links": {
-                "self": "/api",
-                "tables": "/api/tables",
-                "health": "/healthz",
-                "ready": "/readyz",
-            },
-        }
-    )
+def blueprint(gateway: Gateway) -> Blueprint:
+    routes = Blueprint("discovery", __name__)
 
+    @routes.get("")
+    @document_response(models.ApiIndex)
+    async def database() -> Response:
+        tables = gateway.tables(caller())
+        return respond(
+            {
+                "database": {
+                    "name": gateway.settings.database.name,
+                    "tables": [t.name for t in tables if t.kind == "table"],
+                    "views": [t.name for t in tables if t.kind == "view"],
+                    "sqlite_version": gateway.schema.sqlite_version,
+                },
+                "links": {
+                    "self": "/api",
+                    "tables": "/api/tables",
+                    "health": "/healthz",
+                    "ready": "/readyz",
+                },
+            }
+        )
 
-@blueprint.get("/api/tables")
-@document_response(models.TableList)
-async def tables() -> Response:
-    listed = []
-    for table in gateway().tables:
-        summary = table.summary()
-        summary["url"] = table_url(table.name)
-        summary["rows_url"] = table_url(table.name) + "/rows"
-        listed.append(summary)
-    return respond({"tables": listed})
+    @routes.get("/tables")
+    @document_response(models.TableList)
+    async def tables() -> Response:
+        listed = [
+            models.table_summary(t, table_url(t.name), table_url(t.name) + "/rows")
+            for t in gateway.tables(caller())
+        ]
+        return respond({"tables": listed})
 
+    @routes.get("/tables/<table_name>")
+    @document_response(models.TableDetail)
+    async def table(table_name: str) -> Response:
+        """One table or view in detail
 
-@blueprint.get("/api/tables/<table_name>")
-@document_response(models.TableDetail)
-async def table(table_name: str) -> Response:
-    """One table or view in detail
+        Columns, keys, indexes, full-text index and the exact row count."""
+        found = gateway.table(table_name, caller())
+        query = build_count_query(RowsRequest(table=found, select=found.columns))
+        count = await gateway.db.count(query.sql, query.params)
+        return respond(models.table_detail(found, count, table_url(found.name) + "/rows"))
 
-    Columns, keys, indexes, full-text index and the exact row count."""
-    g = gateway()
-    found = g.table(table_name)
-    query = build_count_query(RowsRequest(table=found, select=found.columns))
-    detail = found.describe()
-    detail["count"] = await g.db.count(query.sql, query.params)
-    detail["rows_url"] = table_url(found.name) + "/rows"
-    return respond(detail)
+    return routes

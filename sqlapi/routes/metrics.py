@@ -18,11 +18,11 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
-from quart import Blueprint, Quart, Response, current_app, g
-from quart.globals import request_ctx
+from quart import Blueprint, Quart, Response, g, request
 from quart_schema import hide
 
-blueprint = Blueprint("metrics", __name__)
+from sqlapi.admission import Admission
+
 MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR"  # set by sqlapi.serving for several workers
 
 REQUESTS = Counter("sqlapi_requests_total", "HTTP requests answered", ["route", "method", "status"])
@@ -51,18 +51,26 @@ def observe_query(seconds: float) -> None:
     QUERY_TIME.observe(seconds)
 
 
-@blueprint.get("/metrics")
-@hide
-async def metrics() -> Response:
-    TASKS.set(len(asyncio.all_tasks()))  # a leak of tasks shows as growth between scrapes
-    WAITING.set(current_app.extensions["sqlapi.admission"].waiting)
-    if os.environ.get(MULTIPROCESS):
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        body = generate_latest(registry)
-    else:
-        body = generate_latest()
-    return Response(body, content_type=CONTENT_TYPE_LATEST)
+def blueprint(admission: Admission) -> Blueprint:
+    """Outside the API blueprint: no admission, no ETag (counters move all the time)."""
+    routes = Blueprint("metrics", __name__)
+
+    @routes.get("/metrics")
+    @hide
+    async def metrics() -> Response:
+        TASKS.set(len(asyncio.all_tasks()))  # a leak of tasks shows as growth between scrapes
+        WAITING.set(admission.waiting)
+        if os.environ.get(MULTIPROCESS):
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            body = generate_latest(registry)
+        else:
+            body = generate_latest()
+        return Response(
+            body, content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"}
+        )
+
+    return routes
 
 
 def install(app: Quart) -> None:
@@ -74,10 +82,10 @@ def install(app: Quart) -> None:
 
     @app.after_request
     async def count(response: Response) -> Response:
-        req = request_ctx.request  # one context look-up, not one per attribute
-        rule = req.url_rule.rule if req.url_rule is not None else "unmatched"
+        url_rule = request.url_rule
+        rule = url_rule.rule if url_rule is not None else "unmatched"
         if rule != "/metrics":
-            key = (rule, req.method, response.status_code)
+            key = (rule, request.method, response.status_code)
             children = labelled.get(key)
             if children is None:
                 children = labelled[key] = (

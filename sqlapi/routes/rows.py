@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from quart import Blueprint, Response, request
 
-from sqlapi.db import Row
+from sqlapi.db import Database
 from sqlapi.encoding import csv_lines, ndjson_lines, shape_rows, value_converter
 from sqlapi.errors import not_found
-from sqlapi.keys import Cursor, encode_cursor
+from sqlapi.gateway import Gateway
+from sqlapi.keys import Cursor, Row, encode_cursor
 from sqlapi.params import ONE_ROW, Options, parse_row_key, parse_rows
 from sqlapi.query import (
     RowsRequest,
@@ -21,29 +22,15 @@ from sqlapi.query import (
     cursor_scope,
     split_page,
 )
-from sqlapi.routes import gateway, header, respond
-
-blueprint = Blueprint("rows", __name__)
-
-
-def next_links(cursor: str | None) -> tuple[str | None, dict[str, str]]:
-    """This request's URL with `_after` set to the next cursor (and no `_offset`), and
-    the `Link: rel="next"` header that mirrors it; nothing on the last page."""
-    if cursor is None:
-        return None, {}
-    pairs = [(k, v) for k, v in request.args.items(multi=True) if k not in ("_after", "_offset")]
-    pairs.append(("_after", cursor))
-    url = quote(request.path) + "?" + urlencode(pairs)
-    return url, {"Link": f'<{url}>; rel="next"'}
+from sqlapi.routes import caller, documented_apart, header, next_links, respond
 
 
 async def fetch_page(
-    rows_request: RowsRequest, options: Options
+    db: Database, rows_request: RowsRequest, options: Options
 ) -> tuple[dict[str, object], dict[str, str]]:
     """Run a rows request; the document (rows/next/next_url/count) and its headers."""
-    g = gateway()
     query = build_rows_query(rows_request)
-    fetched = await g.db.fetch_all(query.sql, query.params, inline=query.inline)
+    fetched = await db.fetch_all(query.sql, query.params, inline=query.inline)
     page, cursor = split_page(query, rows_request, fetched)
     columns = rows_request.select
     convert = value_converter(columns, options.ints_as_strings)
@@ -57,7 +44,7 @@ async def fetch_page(
     document["next_url"], headers = next_links(token)
     if options.count:
         count = build_count_query(rows_request)
-        document["count"] = await g.db.count(count.sql, count.params)
+        document["count"] = await db.count(count.sql, count.params)
     return document, headers
 
 
@@ -89,15 +76,14 @@ def negotiate() -> str:
     return {"text/csv": "csv", "application/json": "json"}.get(best or "", "ndjson")
 
 
-async def export(rows_request: RowsRequest, options: Options, fmt: str) -> Response:
+async def export(db: Database, rows_request: RowsRequest, options: Options, fmt: str) -> Response:
     """Every matching row (or `_limit` of them), streamed in batches in constant memory.
     The first batch is read before the 200 is sent: a query that fails at once (the time
     limit, pages that cannot be read) is a problem response, not a cut body."""
-    g = gateway()
     query = build_rows_query(dataclasses.replace(rows_request, limit=None))
     names = [c.name for c in rows_request.select]
     convert = value_converter(rows_request.select, options.ints_as_strings)
-    batches = g.db.stream(query.sql, query.params)
+    batches = db.stream(query.sql, query.params)
     first: list[Row] = await anext(batches, [])
 
     async def body() -> AsyncIterator[bytes]:
@@ -136,38 +122,48 @@ def ascii_filename(name: str) -> str:
     )
 
 
-@blueprint.get("/api/tables/<table_name>/rows")
-async def rows(table_name: str) -> Response:
-    g = gateway()
-    table = g.table(table_name)
-    fmt = negotiate()
-    rows_request, options = parse_rows(
-        table, request.args.items(multi=True), g.limits, streaming=fmt != "json"
-    )
-    if fmt != "json":
-        return await export(rows_request, options, fmt)
-    document, headers = await fetch_page(rows_request, options)
-    return respond(document, headers=headers)
+def blueprint(gateway: Gateway) -> Blueprint:
+    routes = Blueprint("rows", __name__)
 
+    @routes.get("/tables/<table_name>/rows")
+    @documented_apart
+    async def rows(table_name: str) -> Response:
+        table = gateway.table(table_name, caller())
+        fmt = negotiate()
+        rows_request, options = parse_rows(
+            table, request.args.items(multi=True), gateway.limits, streaming=fmt != "json"
+        )
+        if fmt != "json":
+            return await export(gateway.db, rows_request, options, fmt)
+        document, headers = await fetch_page(gateway.db, rows_request, options)
+        return respond(document, headers=headers)
 
-@blueprint.get("/api/tables/<table_name>/rows/<path:key>")
-async def row(table_name: str, key: str) -> Response:
-    g = gateway()
-    table = g.table(table_name)
-    if not table.key_columns:
-        raise not_found(
-            f"{table.kind} {table.name!r} has no primary key or rowid, so it has no rows by key"
-        )
-    query = build_row_query(table, parse_row_key(table, key))
-    found = await g.db.fetch_one(query.sql, query.params, inline=query.inline)
-    if found is None:
-        raise not_found(f"{table.name!r} has no row with key {key!r}", kind="unknown-row")
-    ints_as_strings = False
-    if request.query_string:  # only _ints=string applies; most ask for the row as it is
-        _, options = parse_rows(
-            table, request.args.items(multi=True), g.limits, accept=ONE_ROW, filters_allowed=False
-        )
-        ints_as_strings = options.ints_as_strings
-    convert = value_converter(table.columns, ints_as_strings)
-    (shaped,) = shape_rows(table.column_names, [found], "objects", convert)
-    return respond({"row": shaped})
+    @routes.get("/tables/<table_name>/rows/<path:key>")
+    @documented_apart
+    async def row(table_name: str, key: str) -> Response:
+        table = gateway.table(table_name, caller())
+        if not table.key_columns:
+            raise not_found(
+                f"{table.kind} {table.name!r} has no primary key or rowid, so it has no rows by key"
+            )
+        query = build_row_query(table, parse_row_key(table, key))
+        found = await gateway.db.fetch_one(query.sql, query.params, inline=query.inline)
+        if found is None:
+            raise not_found(
+                f"{table.name!r} has no row with key {key!r}", problem_type="unknown-row"
+            )
+        ints_as_strings = False
+        if request.query_string:  # only _ints=string applies; most ask for the row as it is
+            _, options = parse_rows(
+                table,
+                request.args.items(multi=True),
+                gateway.limits,
+                accept=ONE_ROW,
+                filters_allowed=False,
+            )
+            ints_as_strings = options.ints_as_strings
+        convert = value_converter(table.columns, ints_as_strings)
+        (shaped,) = shape_rows(table.column_names, [found], "objects", convert)
+        return respond({"row": shaped})
+
+    return routes

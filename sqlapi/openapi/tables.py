@@ -1,28 +1,20 @@
-"""The OpenAPI document: quart-schema's provider, taught that one generic route is one
-path per table. Built once per schema and cached (as JSON bytes too)."""
+"""The per-table part of the OpenAPI document: one set of typed paths per table or view."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
-from quart import Quart, Response, request
-from quart_schema import QuartSchema, hide
-from quart_schema.openapi import Info, OpenAPIProvider
-from werkzeug.routing import Rule
 
-from sqlapi import __version__, models
-from sqlapi.encoding import dumps
+from sqlapi import models
 from sqlapi.keys import path_segment
-from sqlapi.params import Limits
+from sqlapi.params import RESERVED, PageLimits
 from sqlapi.query import OPERATORS
 from sqlapi.schema import Schema, Table
 
 REF = "#/components/schemas/{model}"
-PER_TABLE_ENDPOINTS = frozenset({"rows.rows", "rows.row", "columns.column_values", "events.events"})
 PROBLEM_STATUSES = {
     "400": "Bad request: the detail says which parameter",
     "401": "No API key, or not a valid one",
@@ -31,14 +23,12 @@ PROBLEM_STATUSES = {
     "503": "The database is busy or unreadable",
 }
 _FILTER_TYPES: dict[str, dict[str, Any]] = {
-    "integer": models.INT64,
+    "integer": models.INT64_SCHEMA,
     "number": {"type": "number"},
     "boolean": {"type": "boolean"},
     "blob": {"type": "string", "format": "byte"},
 }
 _PATTERN_OPS = ("contains", "startswith", "endswith", "like", "glob")
-ROWS_RESERVED = ("_select", "_sort", "_limit", "_after", "_offset", "_count", "_search",
-                 "_shape", "_format", "_ints")  # fmt: skip
 LAST_EVENT_ID = {
     "name": "Last-Event-ID",
     "in": "header",
@@ -100,7 +90,7 @@ def _names_enum(table: Table) -> list[str]:
 
 
 def reserved_parameters(
-    table: Table, limits: Limits, which: tuple[str, ...]
+    table: Table, limits: PageLimits, which: tuple[str, ...]
 ) -> list[dict[str, Any]]:
     columns = _names_enum(table)
     available: dict[str, dict[str, Any]] = {
@@ -118,7 +108,7 @@ def reserved_parameters(
             f"page size (default {limits.default_limit})",
         ),
         "_after": _param("_after", {"type": "string"}, "cursor: the `next` of the previous page"),
-        "_offset": _param("_offset", {**models.INT64, "minimum": 0}, "skip this many rows"),
+        "_offset": _param("_offset", {**models.INT64_SCHEMA, "minimum": 0}, "skip this many rows"),
         "_count": _param("_count", {"type": "boolean"}, "add the exact count of matching rows"),
         "_search": _param("_search", {"type": "string"}, "full-text search (words are ANDed)"),
         "_shape": _param("_shape", {"enum": ["objects", "arrays"]}, "rows as objects or arrays"),
@@ -173,7 +163,7 @@ class TableDocument:
     """The per-table part of the document: paths and components."""
 
     def __init__(
-        self, schema: Schema, limits: Limits, errors: tuple[str, ...] = ("400", "404", "503")
+        self, schema: Schema, limits: PageLimits, errors: tuple[str, ...] = ("400", "404", "503")
     ) -> None:
         self.schema = schema
         self.limits = limits
@@ -201,7 +191,7 @@ class TableDocument:
     ) -> dict[str, Any]:
         prefix = f"/api/tables/{path_segment(table.name)}"
         filters = filter_parameters(table)
-        rows_reserved = reserved_parameters(table, self.limits, ROWS_RESERVED)
+        rows_reserved = reserved_parameters(table, self.limits, RESERVED)
         column = _param(
             "column", {"enum": [path_segment(c) for c in _names_enum(table)]}, "the column", "path"
         )
@@ -263,92 +253,6 @@ def _operation(
     }
 
 
-Built = tuple[object, dict[str, Any], bytes]  # (the exposure it describes, document, JSON)
-
-
-class SqlapiOpenAPIProvider(OpenAPIProvider):
-    """Generic routes as quart-schema documents them (plus problem responses); the
-    per-table routes expanded into one path per table; the result cached."""
-
-    _built: Built | None = None
-    _pending: tuple[object, asyncio.Future[Built]] | None = None
-
-    def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
-        gateway = self._app.extensions["sqlapi"]
-        if rule.endpoint in PER_TABLE_ENDPOINTS or rule.endpoint == "queries.named_query":
-            return {}, {}  # one path per table / per query, added in schema()
-        if rule.endpoint == "sql.run_sql" and not gateway.settings.enable_sql:
-            return {}, {}
-        paths, components = super().build_paths(rule)
-        for operations in paths.values():
-            for operation in operations.values():
-                responses = {str(k): v for k, v in operation["responses"].items()}
-                if rule.rule.startswith("/api"):
-                    responses |= _problems(
-                        API_ERRORS if gateway.settings.api_keys else PUBLIC_ERRORS
-                    )
-                elif gateway.settings.api_keys:
-                    operation["security"] = []  # probes and docs need no key
-                operation["responses"] = responses
-                self._enumerate_names(operation)
-        return paths, components
-
-    def _enumerate_names(self, operation: dict[str, Any]) -> None:
-        """Path and query parameters that name a table or column list the exposed names."""
-        tables = self._app.extensions["sqlapi"].schema.tables
-        enums = {
-            "table_name": [path_segment(t.name) for t in tables],
-            "_table": [t.name for t in tables],
-            "column_name": sorted({path_segment(c.name) for t in tables for c in t.columns}),
-        }
-        for param in operation["parameters"]:
-            if param["name"] in enums:
-                param["schema"] = {"enum": enums[param["name"]]}
-
-    def schema(self) -> dict[str, Any]:
-        return self._current()[1]
-
-    def _current(self) -> Built:
-        """The document of what is exposed now, built once per exposure (the file's schema
-        is read anew when it changes) and kept as JSON bytes too."""
-        exposure = self._app.extensions["sqlapi"].exposure
-        if self._built is None or self._built[0] is not exposure:
-            self._built = self._make(exposure)
-        return self._built
-
-    async def encoded(self) -> bytes:
-        """The document as JSON, built in a worker thread so that the event loop keeps
-        answering meanwhile (a thousand tables take seconds); requests that arrive during
-        a build wait for that build."""
-        exposure = self._app.extensions["sqlapi"].exposure
-        if self._built is not None and self._built[0] is exposure:
-            return self._built[2]
-        if self._pending is None or self._pending[0] is not exposure:
-            self._pending = (
-                exposure,
-                asyncio.ensure_future(asyncio.to_thread(self._make, exposure)),
-            )
-        built = await asyncio.shield(self._pending[1])
-        if built[0] is self._app.extensions["sqlapi"].exposure:
-            self._built = built
-        return built[2]
-
-    def _make(self, exposure: Any) -> Built:
-        document = super().schema()
-        gateway = self._app.extensions["sqlapi"]
-        keyed = bool(gateway.settings.api_keys)
-        errors = API_ERRORS if keyed else PUBLIC_ERRORS
-        paths, components = TableDocument(exposure.schema, gateway.limits, errors).build()
-        columns = exposure.query_columns
-        paths |= query_paths(gateway.settings.queries, columns, gateway.limits, errors)
-        document["paths"] = {**dict(document["paths"]), **paths}
-        document["components"]["schemas"].update(components)
-        if keyed:
-            document["components"]["securitySchemes"] = {"bearer": BEARER}
-            document["security"] = [{"bearer": []}]
-        return exposure, document, dumps(document)
-
-
 BEARER = {
     "type": "http",
     "scheme": "bearer",
@@ -361,12 +265,12 @@ API_ERRORS = ("400", "401", "403", "404", "503")
 def query_paths(
     queries: dict[str, Any],
     columns: Mapping[str, list[str]],
-    limits: Limits,
+    limits: PageLimits,
     errors: tuple[str, ...],
 ) -> dict[str, Any]:
     """One path per named query, its parameters typed as configured."""
     types: dict[str, dict[str, Any]] = {
-        "integer": models.INT64,
+        "integer": models.INT64_SCHEMA,
         "number": {"type": "number"},
         "string": {"type": "string"},
     }
@@ -412,72 +316,3 @@ def query_paths(
             }
         }
     return paths
-
-
-class SqlapiSchema(QuartSchema):
-    """QuartSchema serving the cached document as bytes."""
-
-    openapi_provider_class = SqlapiOpenAPIProvider
-    openapi_provider: SqlapiOpenAPIProvider
-
-    def init_app(self, app: Quart) -> None:
-        super().init_app(app)
-        # Every handler here builds its own Response: quart-schema's wrapper, which looks
-        # for models to convert in every return value, would find none. Back to Quart's.
-        del app.make_response
-
-    @hide
-    async def openapi(self) -> Response:
-        return Response(await self.openapi_provider.encoded(), content_type="application/json")
-
-
-def document(app: Quart) -> dict[str, Any]:
-    """The app's OpenAPI document, without serving a request."""
-    extension: SqlapiSchema = app.extensions["QUART_SCHEMA"]
-    return extension.openapi_provider.schema()
-
-
-ASSETS = {
-    "swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
-    "swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
-    "swagger-ui-standalone-preset.js": "swagger-ui-dist/swagger-ui-standalone-preset.js",
-    "redoc.standalone.js": "redoc/bundles/redoc.standalone.js",
-}
-
-
-# The docs pages may load and fetch only from sqlapi itself (ReDoc would otherwise fetch
-# its logo from a CDN); inline scripts and styles are the UI templates'.
-DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
-)
-
-
-def install(app: Quart, database_name: str) -> QuartSchema:
-    """Document the app; Swagger UI and ReDoc load their files from /assets, never a CDN."""
-    app.config["QUART_SCHEMA_SWAGGER_JS_URL"] = "/assets/swagger-ui-bundle.js"
-    app.config["QUART_SCHEMA_SWAGGER_CSS_URL"] = "/assets/swagger-ui.css"
-    app.config["QUART_SCHEMA_REDOC_JS_URL"] = "/assets/redoc.standalone.js"
-    info = Info(
-        title=f"sqlapi: {database_name}",
-        version=__version__,
-        description="A read-only JSON API over the SQLite database "
-        f"`{database_name}`. Every table and view has its own typed paths.",
-    )
-    extension = SqlapiSchema(app, info=info, scalar_ui_path=None)
-
-    @app.before_serving
-    async def build_document() -> None:
-        """Start building the document in the background, so /docs opens at once (the
-        reference keeps the task from being collected)."""
-        app.extensions["sqlapi.document"] = asyncio.ensure_future(
-            extension.openapi_provider.encoded()
-        )
-
-    @app.after_request
-    async def protect_docs(response: Response) -> Response:
-        if request.endpoint in ("swagger_ui", "redoc_ui"):
-            response.headers["Content-Security-Policy"] = DOCS_CSP
-        return response
-
-    return extension

@@ -1,0 +1,1 @@
+"""Who is asking and what they may read: API keys (`apikeys`), the caller (`caller`)."""

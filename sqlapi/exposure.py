@@ -1,0 +1,206 @@
+"""What is exposed: the file's schema after the configuration's hiding, the SQLite
+authorizers that enforce it, and the named queries' columns. Read at startup and again
+whenever the file's schema or identity changes; every route receives it whole.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlapi import readonly
+from sqlapi.config import ConfigError, Settings
+from sqlapi.query import build_probe_query
+from sqlapi.readonly import Authorizer, FileVersion
+from sqlapi.schema import Column, ForeignKey, Schema, Table, fold
+
+log = logging.getLogger("sqlapi")
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """The schema as configured, the authorizers that enforce it, the named queries'
+    columns, and which file and schema version it was read from."""
+
+    schema: Schema
+    read_from: FileVersion
+    authorizer: Authorizer
+    sql_authorizer: Authorizer
+    query_columns: Mapping[str, list[str]]
+
+
+class RestrictionError(ValueError):
+    """A configured table or column that the database does not have."""
+
+
+@dataclass(frozen=True)
+class Restrictions:
+    """What the configuration takes away: whole tables, and columns of tables."""
+
+    allow: tuple[str, ...] | None = None
+    deny: tuple[str, ...] = ()
+    hidden: dict[str, tuple[str, ...]] = field(default_factory=dict)  # table -> hidden columns
+    columns_allow: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def _check_names(schema: Schema, names: tuple[str, ...], where: str) -> None:
+    for name in names:
+        if schema.table(name) is None:
+            raise RestrictionError(f"{where}: the database has no table or view {name!r}")
+
+
+def _visible_columns(table: Table, rules: Restrictions, where: str) -> tuple[Column, ...]:
+    hidden = {fold(n) for n in rules.hidden.get(table.name, ())}
+    allowed = rules.columns_allow.get(table.name)
+    for name in [*rules.hidden.get(table.name, ()), *(allowed or ())]:
+        if table.column(name) is None:
+            raise RestrictionError(
+                f"{where}.{table.name}: {table.kind} {table.name!r} has no column {name!r}"
+            )
+    keep = {fold(n) for n in allowed} if allowed is not None else None
+    return tuple(
+        c
+        for c in table.columns
+        if fold(c.name) not in hidden and (keep is None or fold(c.name) in keep or c.is_rowid)
+    )
+
+
+def restrict(schema: Schema, rules: Restrictions, *, strict: bool = True) -> Schema:
+    """The schema as configured: denied tables and hidden columns are gone from it, and so
+    from everything built on it. An FTS index follows its content table: denied with it,
+    its copies of hidden columns hidden too, and `_search` is off wherever it would
+    match text in a hidden column.
+
+    A configured name the file does not have is a RestrictionError; not `strict` (a file
+    that changed while served), unknown table names are ignored and a table whose
+    column rules name a column it lacks is withheld: never shown without its rules."""
+    if strict:
+        _check_names(schema, rules.allow or (), "tables_allow")
+        _check_names(schema, rules.deny, "tables_deny")
+        _check_names(schema, tuple(rules.hidden) + tuple(rules.columns_allow), "tables")
+    allowed = {fold(n) for n in rules.allow} if rules.allow is not None else None
+    denied = {fold(n) for n in rules.deny}
+    owners = {
+        fold(t.fts.table): t for t in schema.tables if t.fts is not None and t.fts.key is not None
+    }
+    tables = []
+    for table in schema.tables:
+        owner = owners.get(fold(table.name), table)  # an FTS index is governed by its content table
+        if fold(owner.name) in denied or (allowed is not None and fold(owner.name) not in allowed):
+            continue
+        try:
+            columns = _visible_columns(table, rules, "tables")
+            visible = {fold(c.name) for c in _visible_columns(owner, rules, "tables")}
+        except RestrictionError:
+            if strict:
+                raise
+            continue
+        columns = tuple(c for c in columns if c.is_rowid or fold(c.name) in visible)
+        visible = {fold(c.name) for c in columns} if owner is table else visible
+        fts = table.fts
+        if fts is not None and any(fold(name) not in visible for name in fts.columns):
+            fts = None
+        names = {c.name for c in columns}
+        key = table.primary_key if set(table.primary_key) <= names else ()
+        indexes = tuple(
+            ix for ix in table.indexes if all(c is None or c in names for c in ix.columns)
+        )
+        tables.append(
+            dataclasses.replace(
+                table, columns=columns, primary_key=key, fts=fts, indexes=indexes, _by_name={}
+            )
+        )
+    exposed = Schema(tables=tuple(tables), sqlite_version=schema.sqlite_version)
+    return Schema(
+        tables=tuple(
+            dataclasses.replace(t, foreign_keys=_visible_keys(exposed, t), _by_name={})
+            for t in tables
+        ),
+        sqlite_version=schema.sqlite_version,
+    )
+
+
+def _visible_keys(exposed: Schema, table: Table) -> tuple[ForeignKey, ...]:
+    """Foreign keys that name only visible columns of exposed tables."""
+    kept = []
+    for fk in table.foreign_keys:
+        target = exposed.table(fk.table)
+        if target is None or any(table.column(c) is None for c in fk.columns):
+            continue
+        if any(r is not None and target.column(r) is None for r in fk.references):
+            continue
+        kept.append(fk)
+    return tuple(kept)
+
+
+def hidden_from(full: Schema, exposed: Schema) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+    """(denied tables, hidden (table, column) pairs), folded: what SQLite's authorizer must
+    refuse or blank even when a view or /api/sql reaches for it."""
+    tables = frozenset(fold(t.name) for t in full.tables if exposed.table(t.name) is None)
+    columns = frozenset(
+        (fold(t.name), fold(c.name))
+        for t in full.tables
+        if (kept := exposed.table(t.name)) is not None
+        for c in t.columns
+        if not c.is_rowid and kept.column(c.name) is None
+    )
+    return tables, columns
+
+
+def restrictions(settings: Settings) -> Restrictions:
+    return Restrictions(
+        allow=settings.tables_allow,
+        deny=settings.tables_deny,
+        hidden={name: rules.hidden_columns for name, rules in settings.tables.items()},
+        columns_allow={
+            n: r.columns_allow for n, r in settings.tables.items() if r.columns_allow is not None
+        },
+    )
+
+
+def expose(settings: Settings, *, strict: bool = True) -> Exposure:
+    """Read the file's schema and apply the configuration. Raises ConfigError for a
+    configured name the file lacks (`strict`; otherwise such tables are withheld),
+    OSError for a file that is gone, sqlite3.DatabaseError for one that is not SQLite."""
+    full, version = readonly.read_schema(settings.database, settings.immutable)
+    try:
+        schema = restrict(full, restrictions(settings), strict=strict)
+    except RestrictionError as error:
+        raise ConfigError(str(error)) from error
+    hidden = hidden_from(full, schema)
+    authorizer = readonly.make_authorizer(*hidden)
+    return Exposure(
+        schema=schema,
+        read_from=version,
+        authorizer=authorizer,
+        sql_authorizer=readonly.make_authorizer(*hidden, hidden_read=sqlite3.SQLITE_DENY),
+        query_columns=check_queries(settings, authorizer, strict),
+    )
+
+
+def expose_again(settings: Settings) -> Exposure:
+    """The file changed while served: expose what still fits the configuration, and say
+    what no longer does."""
+    try:
+        return expose(settings)
+    except ConfigError as error:
+        log.warning("%s: the configuration no longer fits: %s", settings.database, error)
+    return expose(settings, strict=False)
+
+
+def check_queries(
+    settings: Settings, authorizer: Authorizer, strict: bool = True
+) -> dict[str, list[str]]:
+    """Every configured query prepares, under the same rules as requests; its columns."""
+    probes = {
+        name: (build_probe_query(q.sql), tuple(q.params)) for name, q in settings.queries.items()
+    }
+    try:
+        return readonly.probe_queries(
+            settings.database, settings.immutable, authorizer, probes, strict
+        )
+    except ValueError as error:
+        raise ConfigError(str(error)) from error

@@ -1,0 +1,73 @@
+"""Queries cheap by construction, run on the event loop itself (no thread handoff).
+
+On the pool each row fetched by aiosqlite's thread hands the GIL to and from the event
+loop, and for a 50-row page those handoffs cost more than SQLite's work. A page or one
+row of a real table reads by index or stops after `limit + 1` rows, so it is first run
+here, on a read-only connection of the loop's own, under a progress handler that stops
+it once it has run INLINE_BUDGET_S. Stopped, or refused by SQLite for any reason (busy,
+text that is not UTF-8, a schema that moved), it returns None and the caller runs it on
+the pool, where the time limit, busy retries and the schema-change replay apply.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import cast
+
+from sqlapi.keys import Row
+from sqlapi.pool import STATEMENT_ERRORS, opening
+from sqlapi.readonly import Authorizer, Limits, connect_readonly
+
+# A query given way to the pool past this long; the clock is read every
+# INLINE_CHECK_EVERY SQLite instructions (a 50-row page takes about 500).
+INLINE_BUDGET_S = 0.002
+INLINE_CHECK_EVERY = 1000
+
+
+class InlineRunner:
+    """The event loop's own connection; used only on the loop's thread, between awaits."""
+
+    def __init__(self, path: Path, immutable: bool, limits: Limits, time_limit_ms: int) -> None:
+        self.path = path
+        self.immutable = immutable
+        self.limits = limits
+        self.time_limit_ms = time_limit_ms
+        self.observe: Callable[[float], None] | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._deadline = 0.0
+
+    def renew(self, authorizer: Authorizer) -> None:
+        """Reconnect to the file now at `path`, under these rules."""
+        with opening(self.time_limit_ms):
+            conn = connect_readonly(self.path, self.immutable, 0, authorizer, self.limits)
+        conn.set_progress_handler(self._over_budget, INLINE_CHECK_EVERY)
+        self.close()  # not in use now: queries run here between awaits
+        self._conn = conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def run(self, sql: str, params: Sequence[object]) -> list[Row] | None:
+        """The rows, or None when the query could not finish within the budget or SQLite
+        refused it: the pool decides then."""
+        conn = self._conn
+        if conn is None:
+            return None
+        started = time.perf_counter()
+        self._deadline = started + INLINE_BUDGET_S
+        try:
+            rows = cast("list[Row]", conn.execute(sql, params).fetchall())
+        except STATEMENT_ERRORS:
+            return None
+        if self.observe is not None:
+            self.observe(time.perf_counter() - started)
+        return rows
+
+    def _over_budget(self) -> int:
+        """SQLite's progress handler: non-zero stops the query."""
+        return int(time.perf_counter() > self._deadline)
