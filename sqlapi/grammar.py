@@ -67,10 +67,10 @@ class Group:
 
 @lru_cache(maxsize=8)
 def _term_pattern(operators: frozenset[str]) -> re.Pattern[str]:
-    """Matches the first `__<op>.` of a key; longest names first so `gte` wins over `gt`."""
+    """Matches `__<op>.`; the `.` tells `gt` from `gte`, and search() finds the first one."""
     if not operators or not all(op.isalnum() for op in operators):
         raise ValueError(f"operator names must be non-empty and alphanumeric: {operators}")
-    names = "|".join(re.escape(op) for op in sorted(operators, key=len, reverse=True))
+    names = "|".join(re.escape(op) for op in sorted(operators))
     return re.compile(rf"__(?:{names})\.")
 
 
