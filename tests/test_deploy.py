@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from sqlapi.openapi import ASSETS
 from tests.servers import COMMAND, fetch, free_port, serving
 
 ROOT = Path(__file__).parents[1]
@@ -186,6 +187,13 @@ def test_dockerfile_install_and_start_steps_work_in_a_fresh_virtualenv(tmp_path:
             )
         status, _, body = fetch(f"http://127.0.0.1:{port}/api/tables/genres/rows?_limit=1")
         assert status == 200 and json.loads(body)["rows"] == [{"id": 1, "name": "Fiction"}]
+        # The docs' files come from the installed package itself (package-data), not the checkout.
+        for name, relative in ASSETS.items():
+            status, _, body = fetch(f"http://127.0.0.1:{port}/assets/{name}")
+            assert status == 200 and body == (ROOT / "sqlapi/docs_assets" / relative).read_bytes()
+        site = next((venv / "lib").glob("python3*/site-packages"))
+        assert (site / "sqlapi" / "docs_assets" / "swagger-ui" / "LICENSE").is_file()
+        assert not (site / "django").exists(), "Django was installed"
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -13,11 +13,13 @@ from sqlapi import __version__
 from sqlapi.gateway import Gateway
 from sqlapi.openapi.provider import SqlapiSchema
 
+# /assets/<name> -> its file under sqlapi/docs_assets/ (written by scripts/refresh_docs_assets.py).
 ASSETS = {
-    "swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
-    "swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
-    "swagger-ui-standalone-preset.js": "swagger-ui-dist/swagger-ui-standalone-preset.js",
-    "redoc.standalone.js": "redoc/bundles/redoc.standalone.js",
+    "swagger-ui-bundle.js": "swagger-ui/swagger-ui-bundle.js",
+    "swagger-ui.css": "swagger-ui/swagger-ui.css",
+    "swagger-ui-standalone-preset.js": "swagger-ui/swagger-ui-standalone-preset.js",
+    "favicon-32x32.png": "swagger-ui/favicon-32x32.png",
+    "redoc.standalone.js": "redoc/redoc.standalone.js",
 }
 
 

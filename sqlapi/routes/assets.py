@@ -1,15 +1,15 @@
-"""Swagger UI and ReDoc files, served from an installed package: the docs work offline.
+"""Swagger UI and ReDoc files, shipped inside sqlapi: the docs work offline.
 
-The files come from drf-spectacular-sidecar, a maintained PyPI package that ships the
-Swagger UI and ReDoc distributions (with their licences). Only its static folder is
-read; the package itself (a Django app) is never imported.
+The files live in sqlapi/docs_assets/ (a data folder of the package), copied from npm's
+swagger-ui-dist and redoc with their licences by scripts/refresh_docs_assets.py;
+VERSIONS.txt there names the versions and the tarballs' integrity.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from functools import cache
-from pathlib import Path
+from importlib.resources import files
+from pathlib import PurePosixPath
 
 from quart import Blueprint, Response
 from quart_schema import hide
@@ -18,19 +18,19 @@ from sqlapi.errors import not_found
 from sqlapi.openapi import ASSETS
 
 blueprint = Blueprint("assets", __name__)
-_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
-
-
-def _static_root() -> Path:
-    spec = importlib.util.find_spec("drf_spectacular_sidecar")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("drf-spectacular-sidecar is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "static" / "drf_spectacular_sidecar"
+_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+}
 
 
 @cache
 def _read(relative: str) -> bytes:
-    return (_static_root() / relative).read_bytes()
+    resource = files("sqlapi") / "docs_assets"
+    for part in PurePosixPath(relative).parts:
+        resource = resource / part
+    return resource.read_bytes()
 
 
 @blueprint.get("/assets/<name>")
@@ -39,6 +39,6 @@ async def asset(name: str) -> Response:
     relative = ASSETS.get(name)
     if relative is None:
         raise not_found(f"No asset named {name!r}")
-    response = Response(_read(relative), content_type=_TYPES[Path(name).suffix])
+    response = Response(_read(relative), content_type=_TYPES[PurePosixPath(name).suffix])
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
