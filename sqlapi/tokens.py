@@ -1,0 +1,335 @@
+"""Verifying bearer tokens (JWTs) for `[auth.jwt]`: who is calling, and in which role.
+
+PyJWT checks signatures; this module decides which algorithms and keys may be used (HS* only
+with a shared secret, asymmetric ones only with a key set, so one can never stand in for the
+other), checks the time and issuer claims against an injectable clock, and caches what passed.
+Not wired into the app yet: the HTTP layer maps InvalidToken to a 401 with its header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final, NoReturn
+
+import jwt
+from jwt.algorithms import HMACAlgorithm
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sqlapi.jwks import JwksFetcher, KeySet, PublicKey, check_jwks_url, read_jwks_file
+
+Claims = Mapping[str, Any]
+
+HMAC_ALGORITHMS: Final = ("HS256", "HS384", "HS512")
+ASYMMETRIC_ALGORITHMS: Final = (
+    *("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"),
+    *("ES256", "ES256K", "ES384", "ES512", "EdDSA"),
+)
+# RFC 7518 §3.2: an HMAC key MUST be at least as long as the hash (PyJWT warns otherwise).
+SECRET_BYTES: Final = {"HS256": 32, "HS384": 48, "HS512": 64}
+NO_EXP_CACHE_S = 300.0  # how long a verified token without `exp` is trusted before re-checking
+CACHE_ENTRIES = 10_000
+
+
+class JwtSettings(BaseModel):
+    """`[auth.jwt]`: one source of keys, the algorithms it may verify, and the claim checks."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    secret: str | None = Field(None, repr=False)
+    jwks_file: Path | None = None
+    jwks_url: str | None = None
+    algorithms: tuple[str, ...]
+    issuer: str | None = None
+    audience: str | None = None
+    role_claim: str = "role"
+    anonymous_role: str | None = None
+    leeway_s: float = Field(30, ge=0, le=300)
+    max_token_bytes: int = Field(8192, ge=512, le=65536)
+
+    @field_validator("algorithms")
+    @classmethod
+    def _known_algorithms(cls, algorithms: tuple[str, ...]) -> tuple[str, ...]:
+        if not algorithms:
+            raise ValueError("name at least one algorithm, e.g. ['HS256'] or ['RS256']")
+        for name in algorithms:
+            if name.lower() == "none":
+                raise ValueError("'none' (unsigned tokens) is never accepted")
+            if name not in HMAC_ALGORITHMS + ASYMMETRIC_ALGORITHMS:
+                known = ", ".join(HMAC_ALGORITHMS + ASYMMETRIC_ALGORITHMS)
+                raise ValueError(f"unknown algorithm {name!r} (known: {known})")
+        return algorithms
+
+    @field_validator("jwks_url")
+    @classmethod
+    def _fetchable_url(cls, url: str | None) -> str | None:
+        return None if url is None else check_jwks_url(url)
+
+    @field_validator("role_claim")
+    @classmethod
+    def _claim_path(cls, path: str) -> str:
+        if not path or "" in path.split("."):
+            raise ValueError("must be a claim name or a dotted path such as app_metadata.role")
+        return path
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> JwtSettings:
+        sources = {"secret": self.secret, "jwks_file": self.jwks_file, "jwks_url": self.jwks_url}
+        given = [name for name, value in sources.items() if value is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "set exactly one of secret, jwks_file, jwks_url"
+                + (f" (got {' and '.join(given)})" if given else "")
+            )
+        wrong = [a for a in self.algorithms if (a in HMAC_ALGORITHMS) != (self.secret is not None)]
+        if wrong and self.secret is not None:
+            raise ValueError(
+                f"algorithms: {wrong[0]} needs jwks_file or jwks_url; a secret verifies only "
+                "HS256/HS384/HS512 (mixing them would allow algorithm confusion)"
+            )
+        if wrong:
+            raise ValueError(
+                f"algorithms: {wrong[0]} needs a secret; a key set verifies only RS*, PS*, "
+                "ES* and EdDSA (mixing them would allow algorithm confusion)"
+            )
+        if self.secret is not None:
+            _check_secret(self.secret, self.algorithms, "secret")
+        return self
+
+
+def _check_secret(secret: str, algorithms: tuple[str, ...], what: str) -> None:
+    size = len(secret.encode())
+    for name in algorithms:
+        if size < SECRET_BYTES[name]:
+            raise ValueError(
+                f"{what}: {name} needs a secret of at least {SECRET_BYTES[name]} bytes "
+                f"(RFC 7518 §3.2), this one has {size} (make one: openssl rand -base64 64)"
+            )
+    try:
+        HMACAlgorithm(HMACAlgorithm.SHA256).prepare_key(secret)
+    except jwt.InvalidKeyError:
+        raise ValueError(f"{what}: a public key is no secret; give it as jwks_file") from None
+
+
+class InvalidToken(Exception):
+    """A refused token. `reason` is short, ours, and safe to send back: never the token."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    @property
+    def www_authenticate(self) -> str:
+        """The 401's `WWW-Authenticate` value (RFC 6750 §3)."""
+        text = self.reason.replace("\\", "").replace('"', "'")
+        return f'Bearer error="invalid_token", error_description="{text}"'
+
+
+class TokenVerifier:
+    """Checks bearer tokens against one JwtSettings; `await start()` once before serving
+    (it fetches a jwks_url), then `await verify(token)` per request."""
+
+    def __init__(
+        self,
+        settings: JwtSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        cache_entries: int = CACHE_ENTRIES,
+    ) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._jws = jwt.PyJWS()
+        self._secret = settings.secret.encode() if settings.secret is not None else None
+        self._file_keys = read_jwks_file(settings.jwks_file) if settings.jwks_file else None
+        self._fetcher = JwksFetcher(settings.jwks_url, clock=clock) if settings.jwks_url else None
+        # sha256(token) -> (trusted until, claims); oldest use first, at most cache_entries.
+        self._cache: OrderedDict[bytes, tuple[float, Claims]] = OrderedDict()
+        self._cache_entries = cache_entries
+
+    async def start(self) -> None:
+        """Fetch the jwks_url's keys; raises JwksError when they cannot be had."""
+        if self._fetcher is not None:
+            await self._fetcher.start()
+
+    async def verify(self, token: str) -> Claims:
+        """The token's claims (read-only: objects as mappings, arrays as tuples), or
+        InvalidToken. A token that passed is trusted until its `exp` (plus leeway)."""
+        if len(token) > self.settings.max_token_bytes:
+            raise InvalidToken("the token is too large")
+        try:
+            raw = token.encode("ascii")
+        except UnicodeEncodeError:
+            raise InvalidToken("the token is malformed") from None
+        digest = hashlib.sha256(raw).digest()
+        now = self._clock()
+        cached = self._cache.get(digest)
+        if cached is not None:
+            if now < cached[0]:
+                self._cache.move_to_end(digest)
+                return cached[1]
+            del self._cache[digest]
+        try:
+            header = self._jws.get_unverified_header(raw)
+        except jwt.PyJWTError:
+            raise InvalidToken("the token is malformed") from None
+        algorithm = header.get("alg")
+        if algorithm not in self.settings.algorithms:  # before any key is touched
+            shown = _shown(algorithm)
+            raise InvalidToken(
+                f"the algorithm {shown} is not accepted"
+                if shown
+                else "the token's algorithm is not accepted"
+            )
+        kid = header.get("kid")  # PyJWT has refused a kid that is not a string
+        key = await self._key(kid if isinstance(kid, str) else None, algorithm)
+        try:
+            payload = self._jws.decode(raw, key, algorithms=[algorithm])
+        except jwt.InvalidSignatureError:
+            raise InvalidToken("the signature is not valid") from None
+        except jwt.PyJWTError:
+            raise InvalidToken("the token is malformed") from None
+        try:
+            claims = json.loads(payload, parse_constant=_no_constant)
+            if not isinstance(claims, dict):
+                raise ValueError
+            frozen: Claims = _freeze(claims)
+        except (ValueError, RecursionError):
+            raise InvalidToken("the token is malformed") from None
+        exp = self._check_claims(frozen, now)
+        self._remember(digest, frozen, now + NO_EXP_CACHE_S if exp is None else exp)
+        return frozen
+
+    async def _key(self, kid: str | None, algorithm: str) -> bytes | PublicKey:
+        if self._secret is not None:
+            return self._secret
+        keys = self._file_keys or KeySet()
+        if self._fetcher is not None:
+            if self._fetcher.lacks(kid) and await self._fetcher.refresh_for(kid):
+                self._cache.clear()  # keys may have been withdrawn: re-verify everything
+            keys = self._fetcher.keys
+        key = keys.select(kid, algorithm)
+        if key is not None:
+            return key
+        if not keys:
+            raise InvalidToken("no signing keys are available yet")
+        if kid is None:
+            if len(keys) == 1:
+                raise InvalidToken(f"the key does not fit {algorithm}")
+            raise InvalidToken("the token names no kid and the key set has several keys")
+        shown = f"kid '{_shown(kid)}'" if _shown(kid) else "the token's kid"
+        if keys.knows(kid):
+            raise InvalidToken(f"the key with {shown} does not fit {algorithm}")
+        raise InvalidToken(f"no key with {shown}")
+
+    def _check_claims(self, claims: Claims, now: float) -> float | None:
+        """Time claims with leeway, then iss/aud when configured; returns the last moment
+        the token is valid (exp + leeway), or None without exp."""
+        leeway = self.settings.leeway_s
+        exp, nbf, iat = (_time_claim(claims, name) for name in ("exp", "nbf", "iat"))
+        if exp is not None and now >= exp + leeway:
+            raise InvalidToken("the token has expired")
+        if nbf is not None and now + leeway < nbf:
+            raise InvalidToken("the token is not valid yet")
+        if iat is not None and now + leeway < iat:
+            raise InvalidToken("the token was issued in the future")
+        issuer, audience = self.settings.issuer, self.settings.audience
+        if issuer is not None:
+            if "iss" not in claims:
+                raise InvalidToken("the token has no iss claim")
+            if claims["iss"] != issuer:
+                raise InvalidToken("the token's issuer is not accepted")
+        if audience is not None:
+            if "aud" not in claims:
+                raise InvalidToken("the token has no aud claim")
+            aud = claims["aud"]
+            if aud != audience and not (isinstance(aud, tuple) and audience in aud):
+                raise InvalidToken("the token's audience is not accepted")
+        return None if exp is None else exp + leeway
+
+    def _remember(self, digest: bytes, claims: Claims, until: float) -> None:
+        self._cache[digest] = (until, claims)
+        self._cache.move_to_end(digest)
+        while len(self._cache) > self._cache_entries:
+            self._cache.popitem(last=False)
+
+
+def _time_claim(claims: Claims, name: str) -> float | None:
+    value = claims.get(name)
+    if value is None and name not in claims:
+        return None
+    if not isinstance(value, bool) and isinstance(value, int | float) and abs(value) < 1e15:
+        return float(value)
+    raise InvalidToken(f"the token's {name} claim is not a number of seconds")
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return MappingProxyType({key: _freeze(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(item) for item in value)
+    return value
+
+
+_SHOWABLE = re.compile(r"[A-Za-z0-9._:+/=-]{1,64}")
+
+
+def _shown(value: object) -> str | None:
+    """A header field (alg, kid) fit to appear in a reason (short and plain), else None."""
+    return value if isinstance(value, str) and _SHOWABLE.fullmatch(value) else None
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Final = _Missing()
+
+
+def claim_value(claims: Claims, path: str) -> object:
+    """The claim at `path`: a top-level name (which may itself contain dots, as namespaced
+    claims like `https://example.com/role` do), else a dotted path into nested objects;
+    MISSING when absent."""
+    if path in claims:
+        return claims[path]
+    value: object = claims
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return MISSING
+        value = value[part]
+    return value
+
+
+def role_of(claims: Claims, role_claim: str) -> str | None:
+    """The caller's role: the claim at `role_claim` when it is a non-empty string, else None."""
+    value = claim_value(claims, role_claim)
+    return value if isinstance(value, str) and value else None
+
+
+def mint_token(
+    secret: str,
+    claims: dict[str, Any],
+    algorithm: str = "HS256",
+    expires_in_s: int | None = 3600,
+) -> str:
+    """An HS* token for LOCAL DEVELOPMENT and tests only (the future `sqlapi token` command):
+    real deployments get tokens from their identity provider. `iat` is now and `exp` is
+    now + expires_in_s unless `claims` sets them."""
+    if algorithm not in HMAC_ALGORITHMS:
+        raise ValueError(f"mint_token signs with a secret: {', '.join(HMAC_ALGORITHMS)}")
+    _check_secret(secret, (algorithm,), "mint_token")
+    now = int(time.time())
+    payload: dict[str, Any] = {"iat": now}
+    if expires_in_s is not None:
+        payload["exp"] = now + expires_in_s
+    return jwt.encode({**payload, **claims}, secret, algorithm=algorithm)
