@@ -3,19 +3,17 @@ byte for byte) through the real app and through small ASGI apps of our own."""
 
 from __future__ import annotations
 
-import contextlib
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import brotli
 import pytest
 import zstandard
-from quart import Quart
 
-from sqlapi.app import create_app
 from sqlapi.compression import Compression, negotiate
 from sqlapi.config import Settings, sample_database
+from tests.fixtures import LiveApp
 
 CODINGS = ["gzip", "br", "zstd"]
 BIG_PAGE = "/api/tables/books/rows?_limit=200"  # ~47 KB of JSON
@@ -64,12 +62,12 @@ class Recorded:
         return [m["body"] for m in self.messages[1:]]
 
 
-@contextlib.asynccontextmanager
-async def real_app(**options: Any) -> AsyncIterator[tuple[Quart, Recorded]]:
-    """The sample app with Compression around its asgi_app, and a recorder outside it."""
-    app = create_app(Settings(database=sample_database()))
-    compressed = Compression(app.asgi_app, **options)
-    recorded = Recorded()
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[LiveApp, Recorded]]:
+    """The sample app, started once, with Compression around its asgi_app and a recorder
+    outside that."""
+    live = LiveApp(Settings(database=sample_database()))
+    compressed, recorded = Compression(live.app.asgi_app), Recorded()
 
     async def recording(scope: Any, receive: Any, send: Any) -> None:
         async def sending(message: Message) -> None:
@@ -82,15 +80,14 @@ async def real_app(**options: Any) -> AsyncIterator[tuple[Quart, Recorded]]:
         else:
             await compressed(scope, receive, send)
 
-    app.asgi_app = recording  # type: ignore[method-assign]
-    async with app.test_app():
-        yield app, recorded
+    live.app.asgi_app = recording  # type: ignore[method-assign]
+    yield live, recorded
+    live.close()
 
 
-async def get(app: Quart, url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
-    response = await app.test_client().get(url, headers=headers)
-    received = {k.lower(): v for k, v in response.headers.items()}
-    return response.status_code, received, await response.get_data()
+def get(live: LiveApp, url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    response = live.get(url, headers)
+    return response.status, response.headers, response.body
 
 
 async def call(app: Any, accept: str = "gzip") -> Recorded:
@@ -164,11 +161,11 @@ def test_negotiation_among_codings_offered() -> None:
 
 
 @pytest.mark.parametrize("coding", CODINGS)
-async def test_whole_json_page(coding: str) -> None:
-    async with real_app() as (app, recorded):
-        status, plain_headers, plain = await get(app, BIG_PAGE)
-        assert status == 200 and "content-encoding" not in plain_headers
-        status, headers, body = await get(app, BIG_PAGE, **{"Accept-Encoding": coding})
+def test_whole_json_page(served: tuple[LiveApp, Recorded], coding: str) -> None:
+    live, recorded = served
+    status, plain_headers, plain = get(live, BIG_PAGE)
+    assert status == 200 and "content-encoding" not in plain_headers
+    status, headers, body = get(live, BIG_PAGE, **{"Accept-Encoding": coding})
     assert status == 200
     assert headers["content-encoding"] == coding
     assert decode(coding, body) == plain
@@ -182,13 +179,15 @@ async def test_whole_json_page(coding: str) -> None:
 
 @pytest.mark.parametrize("coding", CODINGS)
 @pytest.mark.parametrize("fmt", ["ndjson", "csv"])
-async def test_exports_stream_incrementally(coding: str, fmt: str) -> None:
+def test_exports_stream_incrementally(
+    served: tuple[LiveApp, Recorded], coding: str, fmt: str
+) -> None:
+    live, recorded = served
     url = f"/api/tables/books/rows?_format={fmt}"  # 1,800 rows: two batches of 1,000
-    async with real_app() as (app, recorded):
-        _, _, plain = await get(app, url)
-        plain_chunks = [b for b in recorded.bodies if b]
-        status, headers, body = await get(app, url, **{"Accept-Encoding": coding})
-        chunks = recorded.bodies
+    _, _, plain = get(live, url)
+    plain_chunks = [b for b in recorded.bodies if b]
+    status, headers, body = get(live, url, **{"Accept-Encoding": coding})
+    chunks = recorded.bodies
     assert status == 200 and headers["content-encoding"] == coding
     assert "content-length" not in recorded.headers  # not known until the end
     assert decode(coding, body) == plain
@@ -199,41 +198,42 @@ async def test_exports_stream_incrementally(coding: str, fmt: str) -> None:
         assert seen.endswith(original)  # decodable as soon as it arrives: flushed
 
 
-async def test_openapi_document() -> None:
-    async with real_app() as (app, _):
-        _, _, plain = await get(app, "/openapi.json")
-        status, headers, body = await get(app, "/openapi.json", **{"Accept-Encoding": "br"})
+def test_openapi_document(served: tuple[LiveApp, Recorded]) -> None:
+    live, _ = served
+    _, _, plain = get(live, "/openapi.json")
+    status, headers, body = get(live, "/openapi.json", **{"Accept-Encoding": "br"})
     assert status == 200 and headers["content-encoding"] == "br"
     assert brotli.decompress(body) == plain
 
 
-async def test_small_body_not_compressed_but_varies() -> None:
-    async with real_app() as (app, recorded):
-        _, _, plain = await get(app, SMALL)
-        status, headers, body = await get(app, SMALL, **{"Accept-Encoding": "gzip"})
+def test_small_body_not_compressed_but_varies(served: tuple[LiveApp, Recorded]) -> None:
+    live, recorded = served
+    _, _, plain = get(live, SMALL)
+    status, headers, body = get(live, SMALL, **{"Accept-Encoding": "gzip"})
     assert status == 200 and body == plain and len(plain) < 1024
     assert "content-encoding" not in headers
     assert recorded.headers["vary"] == "Accept, Accept-Encoding"
 
 
-async def test_small_body_compressed_when_identity_is_refused() -> None:
-    async with real_app() as (app, _):
-        _, _, plain = await get(app, SMALL)
-        status, headers, body = await get(app, SMALL, **{"Accept-Encoding": "identity;q=0, gzip"})
+def test_small_body_compressed_when_identity_is_refused(served: tuple[LiveApp, Recorded]) -> None:
+    live, _ = served
+    _, _, plain = get(live, SMALL)
+    status, headers, body = get(live, SMALL, **{"Accept-Encoding": "identity;q=0, gzip"})
     assert status == 200 and headers["content-encoding"] == "gzip"
     assert decode("gzip", body) == plain
 
 
-async def test_problem_responses_not_compressed() -> None:
-    async with real_app(min_size=0) as (app, recorded):
-        status, headers, _ = await get(app, "/api/tables/nope/rows", **{"Accept-Encoding": "gzip"})
+def test_problem_responses_not_compressed(served: tuple[LiveApp, Recorded]) -> None:
+    live, recorded = served
+    refused = {"Accept-Encoding": "identity;q=0, gzip"}  # even a small body would be compressed
+    status, headers, _ = get(live, "/api/tables/nope/rows", **refused)
     assert status == 404 and "content-encoding" not in headers
     assert "accept-encoding" not in recorded.headers.get("vary", "").lower()
 
 
-async def test_head_passes_through() -> None:
-    async with real_app() as (app, recorded):
-        response = await app.test_client().head(BIG_PAGE)
+def test_head_passes_through(served: tuple[LiveApp, Recorded]) -> None:
+    live, recorded = served
+    response = live.run(live.client.head(BIG_PAGE, headers={"Accept-Encoding": "gzip"}))
     assert response.status_code == 200
     assert "content-encoding" not in recorded.headers
     assert not recorded.headers["etag"].endswith('-gzip"')
@@ -244,49 +244,46 @@ async def test_head_passes_through() -> None:
 
 @pytest.mark.parametrize("url", [SMALL, BIG_PAGE])
 @pytest.mark.parametrize("accept", [None, "identity", "gzip", "br, gzip", "zstd"])
-async def test_etag_round_trip(url: str, accept: str | None) -> None:
+def test_etag_round_trip(served: tuple[LiveApp, Recorded], url: str, accept: str | None) -> None:
+    live, recorded = served
     asked = {"Accept-Encoding": accept} if accept else {}
-    async with real_app() as (app, recorded):
-        status, headers, _ = await get(app, url, **asked)
-        assert status == 200
-        etag = headers["etag"]
-        compressed = "content-encoding" in headers
-        assert compressed == (url == BIG_PAGE and accept not in (None, "identity"))
-        assert etag.endswith(f'-{headers["content-encoding"]}"') if compressed else "-" not in etag
-        status, headers, body = await get(app, url, **asked, **{"If-None-Match": etag})
-        assert (status, body) == (304, b"")
-        assert headers["etag"] == etag  # the 304 names what the client holds
-        assert headers["cache-control"] == "no-cache"  # the app's other headers kept
-        assert ("accept-encoding" in recorded.headers.get("vary", "").lower()) == bool(accept)
+    status, headers, _ = get(live, url, **asked)
+    assert status == 200
+    etag = headers["etag"]
+    compressed = "content-encoding" in headers
+    assert compressed == (url == BIG_PAGE and accept not in (None, "identity"))
+    assert etag.endswith(f'-{headers["content-encoding"]}"') if compressed else "-" not in etag
+    status, headers, body = get(live, url, **asked, **{"If-None-Match": etag})
+    assert (status, body) == (304, b"")
+    assert headers["etag"] == etag  # the 304 names what the client holds
+    assert headers["cache-control"] == "no-cache"  # the app's other headers kept
+    assert ("accept-encoding" in recorded.headers.get("vary", "").lower()) == bool(accept)
 
 
-async def test_identity_tag_still_current_when_compression_is_accepted() -> None:
-    async with real_app() as (app, _):
-        _, headers, _ = await get(app, BIG_PAGE)
-        plain_tag = headers["etag"]
-        status, headers, _ = await get(
-            app, BIG_PAGE, **{"Accept-Encoding": "gzip", "If-None-Match": plain_tag}
-        )
+def test_identity_tag_still_current_when_compression_is_accepted(
+    served: tuple[LiveApp, Recorded],
+) -> None:
+    live, _ = served
+    _, headers, _ = get(live, BIG_PAGE)
+    plain_tag = headers["etag"]
+    asked = {"Accept-Encoding": "gzip", "If-None-Match": plain_tag}
+    status, headers, _ = get(live, BIG_PAGE, **asked)
     assert status == 304 and headers["etag"] == plain_tag
 
 
-async def test_a_compressed_tag_matches_only_its_coding() -> None:
-    async with real_app() as (app, _):
-        _, headers, _ = await get(app, BIG_PAGE, **{"Accept-Encoding": "gzip"})
-        gzip_tag = headers["etag"]
-        status, _, _ = await get(app, BIG_PAGE, **{"If-None-Match": gzip_tag})
-        assert status == 200  # the client no longer takes gzip: its copy is not this one
-        status, headers, _ = await get(
-            app, BIG_PAGE, **{"Accept-Encoding": "br", "If-None-Match": gzip_tag}
-        )
-        assert status == 200 and headers["content-encoding"] == "br"
-        br_tag = headers["etag"]
-        assert br_tag == gzip_tag.replace("-gzip", "-br")
-        both = f"{br_tag}, W/{gzip_tag}"
-        status, headers, _ = await get(
-            app, BIG_PAGE, **{"Accept-Encoding": "gzip", "If-None-Match": both}
-        )
-        assert status == 304 and headers["etag"] == gzip_tag
+def test_a_compressed_tag_matches_only_its_coding(served: tuple[LiveApp, Recorded]) -> None:
+    live, _ = served
+    _, headers, _ = get(live, BIG_PAGE, **{"Accept-Encoding": "gzip"})
+    gzip_tag = headers["etag"]
+    status, _, _ = get(live, BIG_PAGE, **{"If-None-Match": gzip_tag})
+    assert status == 200  # the client no longer takes gzip: its copy is not this one
+    status, headers, _ = get(live, BIG_PAGE, **{"Accept-Encoding": "br", "If-None-Match": gzip_tag})
+    assert status == 200 and headers["content-encoding"] == "br"
+    br_tag = headers["etag"]
+    assert br_tag == gzip_tag.replace("-gzip", "-br")
+    both = f"{br_tag}, W/{gzip_tag}"
+    status, headers, _ = get(live, BIG_PAGE, **{"Accept-Encoding": "gzip", "If-None-Match": both})
+    assert status == 304 and headers["etag"] == gzip_tag
 
 
 # Small ASGI apps of our own
