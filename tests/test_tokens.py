@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, HMACAlgorithm, OKPAlgorithm, RSAAlgorithm
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from sqlapi.jwks import JwksError, KeySet
-from sqlapi.tokens import (
+from sqlapi.auth.jwks import JwksError, KeySet
+from sqlapi.auth.tokens import (
     MISSING,
     InvalidToken,
     JwtSettings,

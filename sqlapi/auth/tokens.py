@@ -22,7 +22,7 @@ import jwt
 from jwt.algorithms import HMACAlgorithm
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sqlapi.jwks import JwksFetcher, KeySet, PublicKey, check_jwks_url, read_jwks_file
+from sqlapi.auth.jwks import JwksFetcher, KeySet, PublicKey, check_jwks_url, read_jwks_file
 
 Claims = Mapping[str, Any]
 
