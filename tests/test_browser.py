@@ -35,7 +35,7 @@ def test_swagger_ui_try_it_out_shows_rows_and_redoc_renders(tmp_path: Path) -> N
         page.on("requestfinished", lambda request: hosts.add(request.url.split("/")[2]))
         page.on("requestfailed", lambda request: blocked.add(f"{request.url} {request.failure}"))
         page.goto(f"{server.url}/docs")
-        operation = page.locator("#operations-books-list_books_rows")
+        operation = page.locator("#operations-books-list_Books_rows")
         operation.locator(".opblock-summary").click()
         operation.locator(".try-out__btn").click()
         operation.locator("tr[data-param-name='_limit'] input").fill("3")
