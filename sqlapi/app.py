@@ -15,11 +15,11 @@ from sqlapi.admission import Admission
 from sqlapi.config import Settings
 from sqlapi.connection import install_connection
 from sqlapi.errors import ProblemError, SchemaChanged
-from sqlapi.exposure import Exposure, expose, expose_again
+from sqlapi.exposure import Exposure, expose, expose_again, sqlite_limits
 from sqlapi.gateway import Gateway, Subscribers
 from sqlapi.openapi.provider import SqlapiSchema
-from sqlapi.params import PageLimits
-from sqlapi.readonly import FileVersion, Limits
+from sqlapi.params import RequestLimits
+from sqlapi.readonly import FileVersion
 from sqlapi.routes import assets, health, metrics, pages
 
 log = logging.getLogger("sqlapi")
@@ -38,31 +38,20 @@ def problem_response(error: ProblemError) -> Response:
     return response
 
 
-def sqlite_limits(settings: Settings) -> tuple[Limits, Limits]:
-    """(limits of the API's own queries, limits of clients' SQL)."""
-    own = Limits(value_bytes=settings.max_value_bytes, pattern_length=settings.max_pattern_length)
-    sql = Limits(
-        value_bytes=settings.sql_max_value_bytes, pattern_length=settings.max_pattern_length
-    )
-    return own, sql
-
-
 def create_app(settings: Settings, exposure: Exposure | None = None) -> App:
     """The app for one database; `exposure` when the caller already introspected."""
     exposure = exposure or expose(settings)
     app = App("sqlapi", static_folder=None)
     install_connection(app)
-    limits, sql_limits = sqlite_limits(settings)
     database = db.Database(
         settings.database,
         immutable=settings.immutable,
         pool_size=settings.pool_size,
         time_limit_ms=settings.time_limit_ms,
         max_streams=settings.max_exports,
-        limits=limits,
-        sql_limits=sql_limits,
+        max_response_bytes=settings.max_response_bytes,
+        limits=sqlite_limits(settings),
         authorizer=exposure.authorizer,
-        sql_authorizer=exposure.sql_authorizer,
         exposed_from=exposure.read_from,
     )
     app.config["RESPONSE_TIMEOUT"] = None  # exports and event streams last as long as they need
@@ -70,7 +59,11 @@ def create_app(settings: Settings, exposure: Exposure | None = None) -> App:
         settings,
         exposure,
         database,
-        PageLimits(default_limit=settings.default_limit, max_limit=settings.max_limit),
+        RequestLimits(
+            default_limit=settings.default_limit,
+            max_limit=settings.max_limit,
+            max_pattern_length=settings.max_pattern_length,
+        ),
         Subscribers(settings.max_event_streams),
         Admission(settings.max_active_requests),
     )
@@ -86,7 +79,7 @@ def create_app(settings: Settings, exposure: Exposure | None = None) -> App:
     async def refresh() -> FileVersion:
         """The file has a new schema or is another file: read it again, off the loop."""
         fresh = await asyncio.to_thread(expose_again, settings)
-        await database.reopen(fresh.authorizer, fresh.sql_authorizer)
+        await database.reopen(fresh.authorizer)
         gateway.exposure = fresh
         log.warning("%s: schema read anew: %d tables and views exposed",
                     settings.database, len(fresh.schema.tables))  # fmt: skip

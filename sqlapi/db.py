@@ -10,17 +10,19 @@ import sqlite3
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import cast
 
-from sqlapi.errors import Origin, ProblemError
+from sqlapi.clientsql import ClientRules, run_client_sql
+from sqlapi.encoding import Budget
+from sqlapi.errors import ProblemError, ResponseTooLarge
 from sqlapi.inline import InlineRunner
 from sqlapi.keys import Row
-from sqlapi.pool import Connection, Pool
+from sqlapi.pool import Connection, Pool, fetch_rows
 from sqlapi.readonly import Authorizer, FileVersion, Limits, make_authorizer, read_file_version
 from sqlapi.scans import Scans
 from sqlapi.watcher import Refresher, Watcher
 
 Params = Sequence[object] | Mapping[str, object]
+BATCH_BYTES = 4 * 1024 * 1024  # an export batch ends at this size, or at its row count
 
 
 def _lenient_text(raw: bytes) -> str:
@@ -44,20 +46,18 @@ class Database:
         time_limit_ms: int = 1000,
         poll_interval_s: float = 0.1,
         max_streams: int = 16,
+        max_response_bytes: int = 16 * 1024 * 1024,
         limits: Limits | None = None,
-        sql_limits: Limits | None = None,
         authorizer: Authorizer | None = None,
-        sql_authorizer: Authorizer | None = None,
         exposed_from: FileVersion | None = None,
         refresher: Refresher | None = None,
     ) -> None:
         self.path = path
         self.immutable = immutable
         self.time_limit_ms = time_limit_ms
+        self.max_response_bytes = max_response_bytes
         self.limits = limits or Limits()
-        self.sql_limits = sql_limits or self.limits
         self.authorizer = authorizer or make_authorizer()
-        self.sql_authorizer = sql_authorizer or self.authorizer
         self.pool = Pool(
             path,
             immutable=immutable,
@@ -67,7 +67,7 @@ class Database:
             limits=self.limits,
             authorizer=self.authorizer,
         )
-        self.inline = InlineRunner(path, immutable, self.limits, time_limit_ms)
+        self.inline = InlineRunner(path, immutable, self.limits, time_limit_ms, max_response_bytes)
         self.scans = Scans()
         self.refresher = refresher
         self.watcher = Watcher(
@@ -121,16 +121,13 @@ class Database:
         if not self.immutable:
             self.watcher.start()
 
-    async def reopen(
-        self, authorizer: Authorizer | None = None, sql_authorizer: Authorizer | None = None
-    ) -> None:
+    async def reopen(self, authorizer: Authorizer | None = None) -> None:
         """New connections, to the file now at `path`, under these rules. Connections of
         the old generation finish what they run and close when returned."""
         authorizer = authorizer or self.authorizer
         await self.pool.renew(authorizer)
         self.inline.renew(authorizer)
         self.authorizer = authorizer
-        self.sql_authorizer = sql_authorizer or self.sql_authorizer
 
     async def _refresh(self) -> FileVersion:
         if self.refresher is not None:
@@ -164,46 +161,59 @@ class Database:
         rows = await self.fetch_all(sql, params, inline=inline)
         return rows[0] if rows else None
 
-    @staticmethod
-    async def _run(connection: Connection, sql: str, params: Params) -> list[Row]:
+    async def _run(
+        self, connection: Connection, sql: str, params: Params, max_rows: int | None = None
+    ) -> list[Row]:
+        """The rows of one statement, within the response budget; TEXT that is not UTF-8
+        is read again with the bad bytes replaced (the output stays valid JSON)."""
         try:
-            return cast("list[Row]", await connection.conn.execute_fetchall(sql, params))
+            return await self._read(connection, sql, params, max_rows)
         except sqlite3.OperationalError as error:
             if not _undecodable(error):
                 raise
-        connection.conn.text_factory = _lenient_text  # not UTF-8: replace, stay valid JSON
+        connection.conn.text_factory = _lenient_text
         try:
-            return cast("list[Row]", await connection.conn.execute_fetchall(sql, params))
+            return await self._read(connection, sql, params, max_rows)
         finally:
             connection.conn.text_factory = str
 
+    async def _read(
+        self, connection: Connection, sql: str, params: Params, max_rows: int | None
+    ) -> list[Row]:
+        budget = Budget(self.max_response_bytes, max_rows)
+        async with connection.conn.execute(sql, params) as cursor:
+            rows = await fetch_rows(cursor, budget)
+        if budget.over:
+            raise ResponseTooLarge(self.max_response_bytes)
+        return rows
+
     async def fetch_columns(
-        self, sql: str, params: Params, limit: int, *, origin: Origin = "trusted"
+        self, sql: str, params: Params, limit: int
     ) -> tuple[list[str], list[Row]]:
-        """(column names, at most `limit` rows) of one statement. A client's own SQL
-        (`untrusted`) runs on a connection of its own whose authorizer refuses, rather
-        than blanks, hidden columns: `SELECT *` cannot list them."""
-        if origin != "untrusted":
-            async with self.pool.lease() as connection:
-                return await self.pool.timed(
-                    connection, partial(self._columns_and_rows, connection, sql, params, limit)
-                )
-        async with self.pool.own(self.sql_authorizer) as connection:
-            connection.conn.text_factory = _lenient_text
+        """(column names, at most `limit` rows) of a named query (trusted SQL)."""
+        async with self.pool.lease() as connection:
             return await self.pool.timed(
                 connection,
                 partial(self._columns_and_rows, connection, sql, params, limit),
-                origin,
+                "trusted",
             )
 
-    @staticmethod
     async def _columns_and_rows(
-        connection: Connection, sql: str, params: Params, limit: int
+        self, connection: Connection, sql: str, params: Params, limit: int
     ) -> tuple[list[str], list[Row]]:
+        budget = Budget(self.max_response_bytes, limit)
         async with connection.conn.execute(sql, params) as cursor:
-            rows = cast("list[Row]", await cursor.fetchmany(limit))
+            rows = await fetch_rows(cursor, budget)
             names = [d[0] for d in cursor.description or ()]
+        if budget.over:
+            raise ResponseTooLarge(self.max_response_bytes)
         return names, rows
+
+    async def run_client_sql(
+        self, rules: ClientRules, sql: str, params: Mapping[str, object], limit: int
+    ) -> tuple[list[str], list[Row]]:
+        """A client's own SQL (see `clientsql`): what `rules` allow, or a 403 problem."""
+        return await run_client_sql(self.pool, rules, sql, params, limit, self.max_response_bytes)
 
     async def stream(
         self, sql: str, params: Sequence[object], batch: int = 1000
@@ -219,9 +229,8 @@ class Database:
                         connection, partial(connection.conn.execute, sql, params)
                     )
                     skip = sent  # a rerun (after a decoding error) resumes where it was
-                    while rows := cast(
-                        "list[Row]",
-                        await self.pool.timed(connection, partial(cursor.fetchmany, batch)),
+                    while rows := await self.pool.timed(
+                        connection, partial(fetch_rows, cursor, Budget(BATCH_BYTES, batch))
                     ):
                         dropped = min(skip, len(rows))
                         rows, skip = rows[dropped:], skip - dropped

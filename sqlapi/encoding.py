@@ -31,6 +31,60 @@ def dumps(document: object) -> bytes:
     return orjson.dumps(document, default=_default)
 
 
+def encoded_size(rows: Sequence[Row]) -> int:
+    """About the bytes `rows` take in memory and in a response: their JSON size, with each
+    BLOB counted at its length. orjson measures 50 rows in a few microseconds."""
+    blobs = 0
+
+    def blob(value: object) -> None:
+        nonlocal blobs
+        if not isinstance(value, bytes | bytearray | memoryview):
+            raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+        blobs += len(value)
+
+    return len(orjson.dumps(rows, default=blob)) + blobs
+
+
+class Budget:
+    """Reading rows in chunks sized to stay within `max_bytes` (then `over` is set and
+    reading stops). Each chunk is as many rows as the bytes left allow: at `largest_row`
+    when a row's size is bounded in advance (a client's statement: its columns times
+    SQLite's value limit), so that a request never holds more than twice `max_bytes`;
+    otherwise (the file's own rows) at the average row so far, after a small first
+    chunk, so that it holds `max_bytes` and at most one chunk of the file's rows more."""
+
+    FIRST = 16
+    MOST = 256
+
+    def __init__(
+        self, max_bytes: int, max_rows: int | None = None, largest_row: int | None = None
+    ) -> None:
+        self.max_bytes = max_bytes
+        self.max_rows = max_rows
+        self.largest_row = largest_row
+        self.bytes = 0
+        self.rows = 0
+        self.over = False  # the bytes ran out before the rows
+
+    def chunk(self) -> int:
+        """How many rows to read next; 0 when done."""
+        if self.over:
+            return 0
+        left = self.MOST if self.max_rows is None else self.max_rows - self.rows
+        row = self.largest_row or (self.rows and max(self.bytes // self.rows, 1))
+        if not row:
+            return min(self.FIRST, left)
+        return max(1, min(left, self.MOST, (self.max_bytes - self.bytes) // row))
+
+    def take(self, rows: Sequence[Row]) -> bool:
+        """Count rows read; False when there is no more to read (the end, or no room)."""
+        self.rows += len(rows)
+        self.bytes += encoded_size(rows)
+        self.over = self.bytes > self.max_bytes
+        full = self.max_rows is not None and self.rows >= self.max_rows
+        return bool(rows) and not self.over and not full
+
+
 def _int_as_string(value: object) -> object:
     if type(value) is int and not -JS_SAFE_INTEGER <= value <= JS_SAFE_INTEGER:
         return str(value)

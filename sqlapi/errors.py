@@ -60,6 +60,17 @@ class QueryTimeout(ProblemError):
         )
 
 
+class ResponseTooLarge(ProblemError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            400,
+            f"The answer would take more than {limit} bytes. Ask for fewer rows (_limit) "
+            "or columns (_select), or stream it (_format=ndjson).",
+            problem_type="response-too-large",
+            max_response_bytes=limit,
+        )
+
+
 class Unavailable(ProblemError):
     """Try again soon: the database is busy, missing or unreadable, or a bound is reached."""
 

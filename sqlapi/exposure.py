@@ -12,12 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlapi import readonly
+from sqlapi.bytecode import read_policy
+from sqlapi.clientsql import ClientRules
 from sqlapi.config import ConfigError, Settings
+from sqlapi.introspect import introspect
 from sqlapi.query import build_probe_query
-from sqlapi.readonly import Authorizer, FileVersion
+from sqlapi.readonly import Authorizer, FileVersion, Limits
 from sqlapi.schema import Column, ForeignKey, Schema, Table, fold
 
 log = logging.getLogger("sqlapi")
+CLIENT_COLUMNS = 100  # result columns a client's statement may have, or the widest table's
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class Exposure:
     schema: Schema
     read_from: FileVersion
     authorizer: Authorizer
-    sql_authorizer: Authorizer
+    client_rules: ClientRules  # what clients' SQL (/api/sql) may do
     query_columns: Mapping[str, list[str]]
 
 
@@ -165,20 +169,37 @@ def expose(settings: Settings, *, strict: bool = True) -> Exposure:
     """Read the file's schema and apply the configuration. Raises ConfigError for a
     configured name the file lacks (`strict`; otherwise such tables are withheld),
     OSError for a file that is gone, sqlite3.DatabaseError for one that is not SQLite."""
-    full, version = readonly.read_schema(settings.database, settings.immutable)
-    try:
-        schema = restrict(full, restrictions(settings), strict=strict)
-    except RestrictionError as error:
-        raise ConfigError(str(error)) from error
+    with readonly.introspection(settings.database, settings.immutable) as (conn, version):
+        full = introspect(conn)
+        try:
+            schema = restrict(full, restrictions(settings), strict=strict)
+        except RestrictionError as error:
+            raise ConfigError(str(error)) from error
+        policy = read_policy(conn, full, schema)
     hidden = hidden_from(full, schema)
     authorizer = readonly.make_authorizer(*hidden)
+    widest = max((len(t.columns) for t in full.tables), default=0)
+    client_limits = dataclasses.replace(
+        sqlite_limits(settings),
+        value_bytes=settings.sql_max_value_bytes,
+        columns=max(CLIENT_COLUMNS, widest),  # the file's own tables must still parse
+    )
     return Exposure(
         schema=schema,
         read_from=version,
         authorizer=authorizer,
-        sql_authorizer=readonly.make_authorizer(*hidden, hidden_read=sqlite3.SQLITE_DENY),
+        client_rules=ClientRules(
+            policy,
+            readonly.make_authorizer(*hidden, hidden_read=sqlite3.SQLITE_DENY),
+            client_limits,
+        ),
         query_columns=check_queries(settings, authorizer, strict),
     )
+
+
+def sqlite_limits(settings: Settings) -> Limits:
+    """SQLite's limits on the API's own statements (`readonly.Limits`)."""
+    return Limits(value_bytes=settings.max_value_bytes, pattern_length=settings.max_pattern_length)
 
 
 def expose_again(settings: Settings) -> Exposure:

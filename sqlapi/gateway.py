@@ -16,7 +16,7 @@ from sqlapi.db import Database
 from sqlapi.errors import Unavailable, bad_request, forbidden, not_found
 from sqlapi.exposure import Exposure
 from sqlapi.keys import tilde_decode
-from sqlapi.params import PageLimits, find_column
+from sqlapi.params import RequestLimits, find_column
 from sqlapi.schema import Schema, Table
 
 
@@ -51,7 +51,7 @@ class Gateway:
     settings: Settings
     exposure: Exposure
     db: Database
-    limits: PageLimits
+    limits: RequestLimits
     subscribers: Subscribers
     admission: Admission
 

@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import cast
 
+from sqlapi.encoding import Budget
+from sqlapi.errors import ResponseTooLarge
 from sqlapi.keys import Row
 from sqlapi.pool import STATEMENT_ERRORS, opening
 from sqlapi.readonly import Authorizer, Limits, connect_readonly
@@ -30,8 +32,11 @@ INLINE_CHECK_EVERY = 1000
 class InlineRunner:
     """The event loop's own connection; used only on the loop's thread, between awaits."""
 
-    def __init__(self, path: Path, immutable: bool, limits: Limits, time_limit_ms: int) -> None:
+    def __init__(
+        self, path: Path, immutable: bool, limits: Limits, time_limit_ms: int, max_bytes: int
+    ) -> None:
         self.path = path
+        self.max_bytes = max_bytes
         self.immutable = immutable
         self.limits = limits
         self.time_limit_ms = time_limit_ms
@@ -60,10 +65,22 @@ class InlineRunner:
             return None
         started = time.perf_counter()
         self._deadline = started + INLINE_BUDGET_S
+        budget = Budget(self.max_bytes)
+        rows: list[Row] = []
         try:
-            rows = cast("list[Row]", conn.execute(sql, params).fetchall())
+            cursor = conn.execute(sql, params)
+            try:
+                while size := budget.chunk():
+                    chunk = cast("list[Row]", cursor.fetchmany(size))
+                    rows += chunk
+                    if not budget.take(chunk):
+                        break
+            finally:
+                cursor.close()  # a statement left open would keep its snapshot
         except STATEMENT_ERRORS:
             return None
+        if budget.over:
+            raise ResponseTooLarge(self.max_bytes)
         if self.observe is not None:
             self.observe(time.perf_counter() - started)
         return rows

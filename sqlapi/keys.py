@@ -15,6 +15,9 @@ from typing import Any
 
 Value = None | int | float | str | bytes
 Row = tuple[Any, ...]  # as SQLite returns it
+INT64_RANGE = (-(2**63), 2**63 - 1)
+MAX_OFFSET = 2**62  # an offset plus any page size stays a 64-bit integer
+MAX_CURSOR = 65_536  # characters of a cursor; keys hold sort values, not whole rows
 
 
 @dataclass(frozen=True)
@@ -38,11 +41,11 @@ def _tag(value: Value) -> object:
 
 
 def _untag(item: object) -> Value:
-    if (
-        item is None
-        or isinstance(item, str)
-        or (isinstance(item, int) and not isinstance(item, bool))
-    ):
+    if item is None or isinstance(item, str):
+        return item
+    if isinstance(item, int) and not isinstance(item, bool):
+        if not INT64_RANGE[0] <= item <= INT64_RANGE[1]:
+            raise CursorError("malformed cursor value")
         return item
     if isinstance(item, dict) and len(item) == 1:
         ((tag, payload),) = item.items()
@@ -71,10 +74,12 @@ def encode_cursor(cursor: Cursor, scope: str) -> str:
 
 def decode_cursor(token: str, scope: str, key_length: int) -> Cursor:
     """Inverse of encode_cursor; raises CursorError for anything it did not make."""
+    if len(token) > MAX_CURSOR:
+        raise CursorError("not a cursor from this API")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         body = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError) as error:
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as error:
         raise CursorError("not a cursor from this API") from error
     if not (isinstance(body, list) and len(body) == 3 and isinstance(body[0], str)):
         raise CursorError("not a cursor from this API")
@@ -86,7 +91,7 @@ def decode_cursor(token: str, scope: str, key_length: int) -> Cursor:
             return Cursor(key=tuple(_untag(item) for item in payload))
         except (binascii.Error, ValueError) as error:
             raise CursorError("malformed cursor value") from error
-    if kind == "o" and isinstance(payload, int) and not isinstance(payload, bool) and payload >= 0:
+    if kind == "o" and type(payload) is int and 0 <= payload <= MAX_OFFSET:
         return Cursor(offset=payload)
     raise CursorError("not a cursor from this API")
 

@@ -15,8 +15,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlapi.errors import ProblemError, bad_request
-from sqlapi.keys import CursorError, Value, decode_cursor, split_row_key, tilde_decode
-from sqlapi.query import OPERATORS, Filter, Operator, RowsRequest, SortKey, cursor_scope, ordering
+from sqlapi.keys import (
+    INT64_RANGE,
+    MAX_OFFSET,
+    CursorError,
+    Value,
+    decode_cursor,
+    split_row_key,
+    tilde_decode,
+)
+from sqlapi.query import (
+    OPERATORS,
+    PATTERN_OPERATORS,
+    Filter,
+    Operator,
+    RowsRequest,
+    SortKey,
+    cursor_scope,
+    ordering,
+)
 from sqlapi.schema import Column, Table
 
 RESERVED = (
@@ -32,16 +49,19 @@ NAMED_QUERY = frozenset({"_limit", "_after", "_shape", "_ints"})
 SQL = frozenset({"_limit", "_shape", "_ints"})
 MULTI_VALUED = frozenset({"_select", "_sort"})
 MAX_IN_VALUES = 1000
-INT64_RANGE = (-(2**63), 2**63 - 1)
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
 
 @dataclass(frozen=True)
-class PageLimits:
+class RequestLimits:
+    """What one request may ask: page sizes, how many filters, how long a pattern."""
+
     default_limit: int = 100
     max_limit: int = 1000
+    max_filters: int = 100
+    max_pattern_length: int = 256
 
 
 @dataclass(frozen=True)
@@ -149,7 +169,9 @@ def _split_list(value: str) -> list[str]:
     return value.split(",") if value else []
 
 
-def parse_filter(table: Table, key: str, values: list[str]) -> list[Filter]:
+def parse_filter(
+    table: Table, key: str, values: list[str], limits: RequestLimits = RequestLimits()
+) -> list[Filter]:
     column = table.column(key)
     op: str = "exact"
     if column is None and "__" in key:
@@ -177,7 +199,12 @@ def parse_filter(table: Table, key: str, values: list[str]) -> list[Filter]:
         typed: Value | bool
         if operator in ("isnull", "notnull"):
             typed = parse_bool(value, key)
-        elif operator in ("contains", "startswith", "endswith", "like", "glob"):
+        elif operator in PATTERN_OPERATORS:
+            if len(value) > limits.max_pattern_length - 2:
+                raise bad_request(
+                    f"{key}: a pattern of at most {limits.max_pattern_length - 2} characters",
+                    problem_type="too-large",
+                )
             typed = value
         else:
             typed = convert(column, value, key)
@@ -234,7 +261,7 @@ class StatementPage:
 
 
 def parse_statement_page(
-    args: dict[str, list[str]], limits: PageLimits, accept: frozenset[str]
+    args: dict[str, list[str]], limits: RequestLimits, accept: frozenset[str]
 ) -> StatementPage:
     """The reserved parameters of a statement's page; other `_` names are a 400 (every
     other parameter is the statement's own)."""
@@ -263,7 +290,7 @@ def _names_column(table: Table, key: str) -> bool:
 def parse_rows(
     table: Table,
     pairs: Iterable[tuple[str, str]],
-    limits: PageLimits,
+    limits: RequestLimits,
     *,
     accept: frozenset[str] = ROWS,
     filters_allowed: bool = True,
@@ -289,7 +316,11 @@ def parse_rows(
             raise bad_request(f"unknown reserved parameter {key!r}", allowed=sorted(accept))
         if not filters_allowed:
             raise bad_request(f"{key}: this endpoint takes no filters", allowed=sorted(accept))
-        filters.extend(parse_filter(table, key, values))
+        filters.extend(parse_filter(table, key, values, limits))
+        if len(filters) > limits.max_filters:
+            raise bad_request(
+                f"at most {limits.max_filters} filters in one request", problem_type="too-large"
+            )
 
     select_arg = args.get("_select")
     select = (
@@ -308,7 +339,7 @@ def parse_rows(
     offset_arg, after_arg = _single(args, "_offset"), _single(args, "_after")
     if offset_arg is not None and after_arg is not None:
         raise bad_request("give _after or _offset, not both")
-    offset = parse_int(offset_arg, "_offset", 0) if offset_arg is not None else 0
+    offset = parse_int(offset_arg, "_offset", 0, MAX_OFFSET) if offset_arg is not None else 0
     after = None
     if after_arg is not None:
         if scope is None:

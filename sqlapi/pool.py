@@ -15,11 +15,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
+from sqlapi.encoding import Budget
 from sqlapi.errors import Origin, Unavailable, is_busy, problem_from_sqlite
+from sqlapi.keys import Row
 from sqlapi.readonly import Authorizer, Limits, connect_readonly, file_identity
 
 T = TypeVar("T")
@@ -93,16 +95,19 @@ class Pool:
         if self.unavailable is not None:
             raise Unavailable(self.unavailable)
 
-    async def connect(self, authorizer: Authorizer | None = None) -> Connection:
+    async def connect(
+        self, authorizer: Authorizer | None = None, limits: Limits | None = None
+    ) -> Connection:
         """A connection on its own thread; a problem (503) if the file cannot be opened."""
         opened: list[sqlite3.Connection] = []
         chosen = authorizer or self.authorizer
+        bounds = limits or self.limits
         with opening(self.time_limit_ms):
             identity = file_identity(self.path)  # before connecting: a swap shows at the next look
 
             def connector() -> sqlite3.Connection:
                 connection = connect_readonly(
-                    self.path, self.immutable, BUSY_WAIT_S, chosen, self.limits
+                    self.path, self.immutable, BUSY_WAIT_S, chosen, bounds
                 )
                 opened.append(connection)
                 return connection
@@ -208,7 +213,9 @@ class Pool:
                 self.observe(loop.time() - started)
 
     @asynccontextmanager
-    async def own(self, authorizer: Authorizer | None = None) -> AsyncIterator[Connection]:
+    async def own(
+        self, authorizer: Authorizer | None = None, limits: Limits | None = None
+    ) -> AsyncIterator[Connection]:
         """A connection of the caller's own, for exports and client SQL (a long export must
         not hold a pool connection). At most `max_own` at once, counted until their thread
         has ended: past that, wait up to the time limit for one to end, then a 503.
@@ -223,7 +230,7 @@ class Pool:
         self.own_open += 1
         connection: Connection | None = None
         try:
-            connection = await self.connect(authorizer)
+            connection = await self.connect(authorizer, limits)
             yield connection
         finally:
             closing = self._later(self._close_own(connection))
@@ -238,6 +245,17 @@ class Pool:
         finally:
             self.own_open -= 1
             self._own.release()
+
+
+async def fetch_rows(cursor: aiosqlite.Cursor, budget: Budget) -> list[Row]:
+    """The cursor's rows, read in chunks until the end or the budget's bound."""
+    rows: list[Row] = []
+    while size := budget.chunk():
+        chunk = cast("list[Row]", await cursor.fetchmany(size))
+        rows += chunk
+        if not budget.take(chunk):
+            break
+    return rows
 
 
 @contextmanager

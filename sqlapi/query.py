@@ -24,6 +24,7 @@ OPERATORS: tuple[Operator, ...] = (
 
 _COMPARISONS = {"exact": "=", "not": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 _PATTERNS = {"contains": "%{}%", "startswith": "{}%", "endswith": "%{}"}
+PATTERN_OPERATORS = frozenset({*_PATTERNS, "like", "glob"})
 
 
 def quote(name: str) -> str:
@@ -210,6 +211,18 @@ def _real_table(table: Table) -> bool:
     return table.kind == "table" and not table.virtual
 
 
+def _cheap(request: RowsRequest) -> bool:
+    """A page that may be tried on the event loop: a bounded read of a real table, with no
+    full-text search and no pattern filter (one LIKE or GLOB step costs the product of
+    the pattern's and the value's lengths, and no budget can stop a single step)."""
+    return (
+        _real_table(request.table)
+        and request.search is None
+        and request.limit is not None
+        and not any(f.op in PATTERN_OPERATORS for f in request.filters)
+    )
+
+
 def build_rows_query(request: RowsRequest) -> RowsQuery:
     table = request.table
     order = ordering(table, request.sort)
@@ -234,7 +247,7 @@ def build_rows_query(request: RowsRequest) -> RowsQuery:
     return RowsQuery(
         sql=sql,
         params=(*where.params, *limit_params),
-        inline=_real_table(table) and request.search is None and request.limit is not None,
+        inline=_cheap(request),
         width=len(request.select),
         key_positions=tuple(columns.index(k.column) for k in order) if keyset else (),
         keyset=keyset,
@@ -312,3 +325,19 @@ def build_named_query(sql: str, fetch: int, offset: int) -> tuple[str, dict[str,
 def build_probe_query(sql: str) -> str:
     """The configured query's columns, without running it."""
     return f"SELECT * FROM ({sql.strip().rstrip(';').strip()}) LIMIT 0"
+
+
+def build_column_probe(table: str, column: str) -> str:
+    """A program that reads one column of a table, without an index: it shows the record
+    slot SQLite stores the column in (`bytecode.read_policy`)."""
+    return f"EXPLAIN SELECT {quote(column)} FROM main.{quote(table)} NOT INDEXED"
+
+
+EPONYMOUS_TABLES = ("json_each('[]')", "json_tree('[]')")  # harmless virtual tables
+
+
+def build_open_probes(virtual_tables: Sequence[str]) -> list[str]:
+    """Programs that open each of these virtual tables and SQLite's harmless eponymous
+    ones (`bytecode.calibration`)."""
+    sources = [f"main.{quote(name)}" for name in virtual_tables]
+    return [f"EXPLAIN SELECT * FROM {source}" for source in [*sources, *EPONYMOUS_TABLES]]

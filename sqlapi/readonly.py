@@ -14,7 +14,8 @@ import os
 import sqlite3
 import stat
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,17 +153,24 @@ def file_identity(path: Path) -> tuple[int, int]:
     return found.st_dev, found.st_ino
 
 
-def read_schema(path: Path, immutable: bool) -> tuple[Schema, FileVersion]:
-    """Introspect the file, and say which file and schema version that was. The version is
-    read first: a change during introspection then shows as a version that moved on.
-    Raises OSError if the file is gone, sqlite3.DatabaseError if it is not SQLite."""
+@contextmanager
+def introspection(path: Path, immutable: bool) -> Iterator[tuple[sqlite3.Connection, FileVersion]]:
+    """A connection that may read the schema, and which file and schema version it sees.
+    The version is read first: a change during introspection then shows as a version that
+    moved on. Raises OSError if the file is gone, sqlite3.DatabaseError if it is not SQLite."""
     identity = file_identity(path)
     conn = connect_readonly(path, immutable, authorizer=INTROSPECTION)
     try:
         version = conn.execute("PRAGMA schema_version").fetchone()[0]
-        return introspect(conn), FileVersion(identity, version)
+        yield conn, FileVersion(identity, version)
     finally:
         conn.close()
+
+
+def read_schema(path: Path, immutable: bool) -> tuple[Schema, FileVersion]:
+    """Introspect the file, and say which file and schema version that was."""
+    with introspection(path, immutable) as (conn, version):
+        return introspect(conn), version
 
 
 def read_file_version(path: Path, immutable: bool) -> FileVersion:

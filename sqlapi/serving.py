@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from sqlapi.app import App
 
 GRACEFUL_TIMEOUT_S = 10
+# The request line and headers hypercorn reads before it answers an (empty) 431 itself:
+# up to this, even a URL too long to make sense reaches sqlapi and gets a problem answer.
+MAX_REQUEST_HEAD = 96 * 1024
 METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 Stopping = Callable[[], Awaitable[None]]
 
@@ -78,6 +81,7 @@ async def _hypercorn(app: Quart, settings: Settings, access_log: bool, stopping:
     config.accesslog = "-" if access_log else None  # on stdout
     config.graceful_timeout = GRACEFUL_TIMEOUT_S
     config.backlog = 2048
+    config.h11_max_incomplete_size = MAX_REQUEST_HEAD
     if settings.workers > 1:
         sock = _listening_socket(settings)  # kept open (and referenced) while serving
         config.bind = [f"fd://{sock.fileno()}"]

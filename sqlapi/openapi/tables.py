@@ -10,7 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from sqlapi import models
 from sqlapi.keys import path_segment
-from sqlapi.params import RESERVED, PageLimits
+from sqlapi.params import RESERVED, RequestLimits
 from sqlapi.query import OPERATORS
 from sqlapi.schema import Schema, Table
 
@@ -90,7 +90,7 @@ def _names_enum(table: Table) -> list[str]:
 
 
 def reserved_parameters(
-    table: Table, limits: PageLimits, which: tuple[str, ...]
+    table: Table, limits: RequestLimits, which: tuple[str, ...]
 ) -> list[dict[str, Any]]:
     columns = _names_enum(table)
     available: dict[str, dict[str, Any]] = {
@@ -163,7 +163,7 @@ class TableDocument:
     """The per-table part of the document: paths and components."""
 
     def __init__(
-        self, schema: Schema, limits: PageLimits, errors: tuple[str, ...] = ("400", "404", "503")
+        self, schema: Schema, limits: RequestLimits, errors: tuple[str, ...] = ("400", "404", "503")
     ) -> None:
         self.schema = schema
         self.limits = limits
@@ -265,7 +265,7 @@ API_ERRORS = ("400", "401", "403", "404", "503")
 def query_paths(
     queries: dict[str, Any],
     columns: Mapping[str, list[str]],
-    limits: PageLimits,
+    limits: RequestLimits,
     errors: tuple[str, ...],
 ) -> dict[str, Any]:
     """One path per named query, its parameters typed as configured."""

@@ -39,8 +39,8 @@ def blueprint(gateway: Gateway) -> Blueprint:
             raise bad_request(f"the statement is longer than {MAX_SQL} characters")
         page = parse_statement_page(args, gateway.limits, SQL)
         params = {name: values[-1] for name, values in args.items() if not name.startswith("_")}
-        names, rows = await gateway.db.fetch_columns(
-            statements[0], params, page.limit + 1, origin="untrusted"
+        names, rows = await gateway.db.run_client_sql(
+            gateway.exposure.client_rules, statements[0], params, page.limit + 1
         )
         names = unique_names(names)
         convert = value_converter([], page.ints_as_strings)

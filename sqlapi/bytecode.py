@@ -1,0 +1,186 @@
+"""Client SQL (/api/sql) reads only what is exposed, whatever its syntax.
+
+SQLite's authorizer is not asked about every use of a column (a column named only in
+`USING (...)` or a `NATURAL JOIN`, an FTS5 `MATCH 'col : word'`), so hiding that relies
+on it alone leaks. Here a statement is compiled first (`EXPLAIN`) and its program read
+before it runs: SQLite can read the file only through cursors the program opens, so
+checking every cursor checks every read, however the SQL was written:
+
+- a table or index b-tree may be opened only if it is exposed (by root page; FTS shadow
+  tables, `sqlite_schema`, `sqlite_stat1`, denied tables and their indexes never are);
+- on a table with hidden columns, only the record slots of visible columns may be read,
+  and only indexes whose every column is visible may be opened (an index seek compares
+  its columns without reading them through the table);
+- a virtual table may be opened only if it is exposed with all its columns visible (an
+  FTS5 query string can name any column), or is one of SQLite's harmless eponymous
+  tables (`json_each`, `json_tree`);
+- nothing in the temp schema, and no opcode that writes or reads the file another way.
+
+The check and the statement run in one read transaction, so they see the same schema.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlapi.errors import ProblemError
+from sqlapi.query import build_column_probe, build_open_probes
+from sqlapi.readonly import Authorizer
+from sqlapi.schema import Schema, Table, fold
+
+_OPENS = frozenset({"OpenRead", "ReopenIdx"})
+_COLUMN_READS = frozenset({"Column", "Offset"})
+# Opcodes a read-only SELECT never needs: writes, schema and file administration, and
+# transaction control (the check holds the transaction itself).
+_REFUSED = frozenset(
+    {
+        "OpenWrite", "IntegrityCk", "VUpdate", "SqlExec", "ParseSchema", "Vacuum",
+        "CreateBtree", "Destroy", "Clear", "JournalMode", "Checkpoint", "VCreate",
+        "VDestroy", "TableLock", "LoadAnalysis", "DropTable", "DropIndex", "DropTrigger",
+        "SetCookie", "Pagecount", "MaxPgcnt", "IncrVacuum", "AutoCommit", "Savepoint",
+        "Program", "VRename", "Expire",
+    }
+)  # fmt: skip
+_P2_IS_REGISTER = 0x10  # OPFLAG_P2ISREG: the root page comes from a register
+
+
+@dataclass(frozen=True)
+class ReadPolicy:
+    """What a client's statement may open: b-trees by root page (with, for tables that
+    have hidden columns, the record slots it may read) and virtual tables by name."""
+
+    btrees: frozenset[int] = frozenset()
+    slots: Mapping[int, frozenset[int]] = field(default_factory=dict)  # root -> readable
+    virtual: frozenset[str] = frozenset()  # folded names
+
+    def refuse(self, why: str) -> ProblemError:
+        return ProblemError(
+            403,
+            f"This statement {why}; /api/sql reads only the tables and columns the API exposes.",
+            problem_type="not-authorized",
+        )
+
+
+def _rows(conn: sqlite3.Connection, sql: str, *params: object) -> list[tuple[object, ...]]:
+    return list(conn.execute(sql, params))
+
+
+def _visible_indexes(conn: sqlite3.Connection, name: str, visible: set[str]) -> list[str]:
+    """Indexes of table `name` whose every column (key and stored) is visible."""
+    usable = []
+    for _, index, _, _, partial in _rows(conn, "SELECT * FROM pragma_index_list(?)", name):
+        columns = _rows(conn, "SELECT cid, name FROM pragma_index_xinfo(?)", index)
+        named = all(cid == -1 or (column is not None and fold(str(column)) in visible)
+                    for cid, column in columns)  # fmt: skip
+        if named and not partial:
+            usable.append(str(index))
+    return usable
+
+
+def _slots(conn: sqlite3.Connection, table: str, root: int, columns: Sequence[str]) -> set[int]:
+    """The record slots a program reads for these columns of `table`, as SQLite itself
+    compiles them (generated and WITHOUT ROWID tables store columns out of order)."""
+    slots: set[int] = set()
+    for column in columns:
+        program = _rows(conn, build_column_probe(table, column))
+        cursors = {p1 for _, op, p1, p2, *_ in program if op == "OpenRead" and p2 == root}
+        slots |= {int(p2) for _, op, p1, p2, *_ in program if op == "Column" and p1 in cursors}  # type: ignore[call-overload]
+    return slots
+
+
+def read_policy(conn: sqlite3.Connection, full: Schema, exposed: Schema) -> ReadPolicy:
+    """The policy of `exposed` (the configured schema) over the file's `full` schema, read
+    through `conn` (a connection allowed to read the schema)."""
+    roots: dict[str, int] = {}
+    owners: dict[str, str] = {}  # index -> its table
+    for kind, name, table, root in _rows(
+        conn, "SELECT type, name, tbl_name, rootpage FROM sqlite_schema WHERE rootpage > 0"
+    ):
+        roots[fold(str(name))] = int(root)  # type: ignore[call-overload]
+        if kind == "index":
+            owners[fold(str(name))] = fold(str(table))
+    btrees: set[int] = set()
+    slots: dict[int, frozenset[int]] = {}
+    virtual: set[str] = set()
+    for table in exposed.tables:
+        whole = full.table(table.name)
+        if whole is None or table.kind != "table":
+            continue
+        visible = {fold(c.name) for c in table.columns}
+        hidden = [c for c in whole.columns if not c.is_rowid and fold(c.name) not in visible]
+        if table.virtual:
+            if not hidden:
+                virtual.add(fold(table.name))
+            continue
+        root = roots.get(fold(table.name))
+        if root is None:
+            continue
+        if not hidden:
+            btrees.add(root)
+            btrees |= {r for i, r in roots.items() if owners.get(i) == fold(table.name)}
+            continue
+        if any(c.primary_key and c.is_rowid for c in hidden) or _hides_rowid(whole, visible):
+            continue  # the rowid itself is hidden: no cursor on the table can be allowed
+        btrees.add(root)
+        shown = [c.name for c in table.columns if not c.is_rowid]
+        slots[root] = frozenset(_slots(conn, table.name, root, shown))
+        btrees |= {roots[fold(i)] for i in _visible_indexes(conn, table.name, visible)}
+    return ReadPolicy(frozenset(btrees), slots, frozenset(virtual))
+
+
+def _hides_rowid(table: Table, visible: set[str]) -> bool:
+    """An INTEGER PRIMARY KEY is the rowid: hidden, every cursor on the table reveals it."""
+    return any(c.is_rowid and fold(c.name) not in visible for c in table.columns)
+
+
+def calibration(policy: ReadPolicy) -> list[str]:
+    """Statements whose programs open each virtual table `policy` allows: a program names
+    a virtual table by a handle (`vtab:...`) that is only valid on one connection, so each
+    client connection learns the handles it may open from these (see `opened_handles`)."""
+    return build_open_probes(sorted(policy.virtual))
+
+
+def opened_handles(program: Sequence[Sequence[object]]) -> frozenset[str]:
+    return frozenset(str(row[5]) for row in program if row[1] == "VOpen")
+
+
+def check_program(
+    program: Sequence[Sequence[object]], policy: ReadPolicy, handles: frozenset[str]
+) -> None:
+    """Raise a 403 problem unless every read of `program` (EXPLAIN's rows) is allowed."""
+    cursors: dict[object, int] = {}  # cursor -> root page of a table with hidden columns
+    for _, op, p1, p2, p3, p4, p5, *_ in program:
+        if op in _REFUSED:
+            raise policy.refuse(f"needs {op}, which a read never does")
+        if op in _OPENS:
+            if p3 != 0 or (isinstance(p5, int) and p5 & _P2_IS_REGISTER):
+                raise policy.refuse("reads outside the database's main schema")
+            if p2 not in policy.btrees:
+                raise policy.refuse("reads a table or index that is not exposed")
+            assert isinstance(p2, int)
+            if p2 in policy.slots:
+                cursors[p1] = p2
+        elif op == "VOpen" and str(p4) not in handles:
+            raise policy.refuse("reads a virtual table that is not exposed whole")
+        elif op in _COLUMN_READS and p1 in cursors and p2 not in policy.slots[cursors[p1]]:
+            raise policy.refuse("reads a hidden column")
+
+
+class InternalSteps:
+    """A client's connection's authorizer, with a switch for sqlapi's own steps around
+    the client's statement (BEGIN, COMMIT and the EXPLAIN that checks it)."""
+
+    TRANSACTION = 22
+
+    def __init__(self, authorizer: Authorizer) -> None:
+        self.authorizer = authorizer
+        self.internal = False
+
+    def __call__(
+        self, action: int, arg1: str | None, arg2: str | None, db: str | None, src: str | None
+    ) -> int:
+        if self.internal and action == self.TRANSACTION:
+            return sqlite3.SQLITE_OK
+        return self.authorizer(action, arg1, arg2, db, src)

@@ -1,0 +1,464 @@
+"""Red team, round 2: every request here was tried against sqlapi as an attacker would.
+Hidden columns and denied tables must not be readable or inferable through any construct
+of client SQL; a client mistake is a 400, never a 5xx; no request can stall the server or
+swell it; a 304 only ever answers what the caller may read."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import pytest
+
+from sqlapi.config import Settings, hash_key, load_settings, sample_database
+from tests.fixtures import LiveApp
+from tests.servers import fetch, in_process
+
+FULL_KEY, BOOKS_KEY = "full-" + "f" * 40, "books-" + "b" * 40
+SECRETS = ("nightingale", "kestrel")  # words only in the hidden FTS column
+DIARY = ("marmalade", "xylophone")  # words only in the denied FTS table
+CONFIG = f"""
+enable_sql = true
+time_limit_ms = 500
+tables_deny = ["loans", "popular_books", "diary"]
+
+[tables.members]
+hidden_columns = ["email"]
+
+[tables.notes]
+hidden_columns = ["secret"]
+
+[queries.books_by_year]
+sql = "SELECT id, title, year FROM books WHERE year = :year ORDER BY id"
+params = {{ year = "integer" }}
+
+[[api_keys]]
+hash = "{hash_key(FULL_KEY)}"
+[[api_keys]]
+hash = "{hash_key(BOOKS_KEY)}"
+tables = ["books"]
+"""
+
+
+@pytest.fixture(scope="module")
+def attacked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+    """The sample plus an FTS table with a hidden column, a denied FTS table, statistics
+    naming the denied table, and long text; (database, config)."""
+    folder = tmp_path_factory.mktemp("redteam")
+    path = folder / "attacked.db"
+    shutil.copy(sample_database(), path)
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        f"""
+        CREATE VIRTUAL TABLE notes USING fts5(title, secret);
+        INSERT INTO notes VALUES ('first', 'the {SECRETS[0]} sings'),
+                                 ('second', 'a {SECRETS[1]} hovers');
+        CREATE VIRTUAL TABLE diary USING fts5(entry);
+        INSERT INTO diary VALUES ('{DIARY[0]} for breakfast'), ('a {DIARY[1]} lesson');
+        CREATE TABLE essays (id INTEGER PRIMARY KEY, body TEXT);
+        ANALYZE;
+        """
+    )
+    conn.executemany("INSERT INTO essays (body) VALUES (?)", [("ab" * 500_000,) for _ in range(6)])
+    conn.commit()
+    conn.close()
+    config = folder / "sqlapi.toml"
+    config.write_text(CONFIG)
+    yield path, config
+
+
+@pytest.fixture(scope="module")
+def hidden_values(attacked: tuple[Path, Path]) -> list[str]:
+    """Every value the configuration hides: members' emails, loans, the hidden FTS column
+    and the denied FTS table's words."""
+    conn = sqlite3.connect(attacked[0])
+    emails = [r[0] for r in conn.execute("SELECT email FROM members")]
+    conn.close()
+    return [*emails, *SECRETS, *DIARY]
+
+
+@pytest.fixture(scope="module")
+def live(attacked: tuple[Path, Path]) -> Iterator[LiveApp]:
+    path, config = attacked
+    app = LiveApp(load_settings(config, database=path))
+    yield app
+    app.close()
+
+
+def get(live: LiveApp, url: str, key: str = FULL_KEY, **headers: str):  # type: ignore[no-untyped-def]
+    return live.get(url, headers={"Authorization": f"Bearer {key}", **headers})
+
+
+def sql(live: LiveApp, statement: str):  # type: ignore[no-untyped-def]
+    return get(live, "/api/sql?" + urlencode({"sql": statement}))
+
+
+def assert_problem(response, statuses: tuple[int, ...] = (400, 403)) -> None:  # type: ignore[no-untyped-def]
+    assert response.status in statuses, (response.status, response.body[:300])
+    assert response.content_type == "application/problem+json"
+    assert response.json()["status"] == response.status
+
+
+# Each must be refused: it reads, compares, sorts, groups, searches or aggregates a hidden
+# column, or reads a denied table, however it is written.
+SIDE_DOORS = [
+    "SELECT id FROM members JOIN (SELECT '{email}' AS email) USING (email)",
+    "SELECT id FROM members NOT INDEXED JOIN (SELECT '{email}' AS email) USING (email)",
+    "SELECT id FROM members NATURAL JOIN (SELECT '{email}' AS email)",
+    "SELECT count(*) FROM members NOT INDEXED NATURAL JOIN (SELECT '{email}' AS email)",
+    "SELECT m.id FROM members m LEFT JOIN (SELECT '{email}' AS email) x USING (email)",
+    "SELECT id FROM members JOIN (SELECT 1 AS id, '{email}' AS email) USING (id, email)",
+    "SELECT count(*) FROM members WHERE email = '{email}'",
+    "SELECT id FROM members ORDER BY email LIMIT 1",
+    "SELECT count(*) FROM members GROUP BY email",
+    "SELECT min(email) FROM members",
+    "SELECT length(email) FROM members",
+    "SELECT sqlite_offset(email) FROM members",
+    "SELECT id FROM members WHERE email LIKE 'a%'",
+    "WITH m AS (SELECT * FROM members) SELECT count(*) FROM m",
+    "SELECT * FROM (SELECT * FROM members)",
+    "SELECT count(*) FROM loans",
+    "SELECT EXISTS (SELECT 1 FROM loans)",
+    "SELECT 1 FROM loans NATURAL JOIN (SELECT 1 AS member_id)",
+    "SELECT id FROM books JOIN loans USING (id)",
+    "SELECT b.id FROM books b JOIN loans USING (book_id, member_id)",
+    "SELECT id FROM books WHERE id IN (SELECT book_id FROM loans)",
+    "SELECT id FROM books UNION SELECT member_id FROM loans",
+    "SELECT * FROM popular_books",
+    "SELECT * FROM sqlite_schema",
+    "SELECT 1 FROM sqlite_schema JOIN (SELECT 'loans' AS name) USING (name)",
+    "SELECT * FROM sqlite_stat1",
+    "SELECT 1 FROM sqlite_stat1 NATURAL JOIN (SELECT 'loans' AS tbl)",
+    "SELECT * FROM sqlite_temp_schema",
+    "SELECT rowid FROM notes WHERE notes MATCH 'secret : {secret}'",
+    "SELECT rowid FROM notes('secret : {secret}')",
+    "SELECT rowid FROM notes WHERE secret MATCH '{secret}'",
+    "SELECT rowid FROM notes NATURAL JOIN (SELECT 'the {secret} sings' AS secret)",
+    "SELECT title FROM notes WHERE notes MATCH '{secret}'",
+    "SELECT highlight(notes, 1, '[', ']') FROM notes WHERE notes MATCH 'first'",
+    "SELECT rowid, title FROM notes",  # an FTS query string can name any column: not at all
+    "SELECT * FROM diary",
+    "SELECT rowid FROM diary('{diary}')",
+    "SELECT * FROM diary_data",
+    "SELECT * FROM diary_idx",
+    "SELECT * FROM diary_content",
+    "SELECT * FROM diary_docsize",
+    "SELECT * FROM diary_config",
+    "SELECT 1 FROM diary_idx NATURAL JOIN (SELECT '0{diary}' AS term)",
+    "SELECT * FROM notes_content",
+    "SELECT * FROM pragma_table_info('members')",
+    "SELECT * FROM pragma_index_list('loans')",
+    "SELECT name FROM pragma_table_list",
+]
+
+
+def test_client_sql_cannot_read_or_infer_hidden_columns_or_denied_tables(
+    live: LiveApp, hidden_values: list[str]
+) -> None:
+    email = hidden_values[0]
+    for template in SIDE_DOORS:
+        statement = template.format(email=email, secret=SECRETS[0], diary=DIARY[0])
+        response = sql(live, statement)
+        assert_problem(response)
+        assert not any(v.encode() in response.body for v in hidden_values), statement
+
+
+def test_client_sql_still_reads_everything_exposed(live: LiveApp) -> None:
+    """The check refuses reads of what is hidden, not SQL as such."""
+    readable = {
+        "SELECT id, name, city FROM members ORDER BY name LIMIT 3": 3,
+        "SELECT m.name, count(*) FROM members m JOIN members n USING (city) GROUP BY 1": None,
+        "SELECT title FROM books WHERE isbn > '978-1' ORDER BY isbn LIMIT 5": 5,
+        "SELECT count(*) FROM books_fts WHERE books_fts MATCH 'garden'": 1,
+        "SELECT * FROM books_with_authors LIMIT 2": 2,
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5) "
+        "SELECT x FROM c": 5,
+        "SELECT value FROM json_each('[1, 2, 3]')": 3,
+        "SELECT b.title, g.name FROM books b JOIN book_genres bg ON bg.book_id = b.id "
+        "JOIN genres g ON g.id = bg.genre_id LIMIT 4": 4,
+    }
+    for statement, count in readable.items():
+        response = sql(live, statement)
+        assert response.status == 200, (statement, response.body[:300])
+        if count is not None:
+            assert len(response.json()["rows"]) == count, statement
+
+
+def test_duplicate_result_names_keep_every_value(live: LiveApp) -> None:
+    body = sql(live, "SELECT a.id, b.id, a.id AS 'id:1' FROM books a, books b LIMIT 1").json()
+    assert body["columns"] == ["id", "id:2", "id:1"]
+    (row,) = body["rows"]
+    assert len(row) == 3 and row["id"] == row["id:1"]
+
+
+BUILDERS = [
+    "SELECT printf('%.*c', 100000000, 'x')",
+    "SELECT length(printf('%.*c', 100000000, 'x'))",
+    "SELECT zeroblob(1000000000)",
+    "SELECT randomblob(1000000000)",
+    "SELECT replace(zeroblob(200000), x'00', 'abcdef')",
+    "SELECT group_concat(printf('%.*c', 200000, 'x')) FROM books",
+    "WITH RECURSIVE c(s) AS (SELECT 'x' UNION ALL SELECT s || s FROM c) SELECT length(s) FROM c",
+]
+
+
+def test_no_statement_builds_values_beyond_the_client_limit(live: LiveApp) -> None:
+    for statement in BUILDERS:
+        started = time.monotonic()
+        response = sql(live, statement)
+        assert response.status < 500, (statement, response.body[:300])
+        if response.status == 200:  # one value of at most 256 KiB, JSON-escaped at worst
+            assert len(response.body) < 6 * 256 * 1024 + 1000, statement
+        assert time.monotonic() - started < 5, statement  # not the 26 s of before
+
+
+CLIENT_MISTAKES = [
+    "SELECT 1 ORDER BY 2", "SELECT 1 UNION SELECT 1, 2", "SELECT json('{')",
+    "SELECT abs(-9223372036854775807 - 1)", "SELECT sum(x) FROM (SELECT 9223372036854775807 AS x "
+    "UNION ALL SELECT 1)", "SELECT nosuchfunction(1)", "SELEC 1", "SELECT 'unterminated",
+    "SELECT * FROM nosuchtable", "SELECT nosuchcolumn FROM books", "SELECT substr()",
+    "SELECT count(*) FROM books GROUP BY 3", "SELECT id FROM books, authors",
+    "SELECT sum(count(*)) FROM books", "SELECT (", "SELECT 1 LIMIT 'a'",
+    "SELECT json_extract('{}', '$[')", "SELECT likelihood(1, 2)", "SELECT :missing",
+    "SELECT char(55296)", "EXPLAIN SELECT 1", "BEGIN", "PRAGMA user_version",
+]  # fmt: skip
+
+
+def test_client_sql_mistakes_are_400s_never_retry_later(live: LiveApp) -> None:
+    for statement in CLIENT_MISTAKES:
+        response = sql(live, statement)
+        assert response.status < 500, (statement, response.body[:300])
+        assert "retry-after" not in response.headers, statement
+        if response.status >= 400:
+            assert_problem(response)
+
+
+def forged(payload: object) -> str:
+    import base64
+
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def test_forged_cursors_are_400s_everywhere(live: LiveApp) -> None:
+    page = get(live, "/api/tables/books/rows?_limit=1").json()
+    fingerprint = json.loads(__import__("base64").urlsafe_b64decode(page["next"] + "=="))[0]
+    cursors = [
+        forged([fingerprint, "o", 2**63]),
+        forged([fingerprint, "o", 2**62 + 1]),
+        forged([fingerprint, "k", [2**64]]),
+        forged([fingerprint, "k", [-(2**63) - 1]]),
+        __import__("base64").urlsafe_b64encode(b"[" * 3000).decode(),
+        "W" * 100_000,
+    ]
+    paths = [
+        "/api/tables/books/rows", "/api/tables/books/columns/year", "/api/data/title",
+        "/api/tables/books_with_authors/rows", "/api/queries/books_by_year?year=2001",
+    ]  # fmt: skip
+    for cursor in cursors:
+        for path in paths:
+            joiner = "&" if "?" in path else "?"
+            response = get(live, f"{path}{joiner}_after={quote(cursor)}")
+            assert_problem(response, (400,))
+    assert_problem(get(live, f"/api/tables/books/rows?_offset={2**63}"), (400,))
+
+
+def test_too_many_filters_and_overlong_patterns_are_400s(live: LiveApp) -> None:
+    many = "&".join(f"year__not={i}" for i in range(1001))
+    assert_problem(get(live, f"/api/tables/books/rows?{many}"), (400,))
+    for op in ("contains", "startswith", "endswith", "like", "glob"):
+        response = get(live, f"/api/tables/essays/rows?body__{op}=" + "a" * 50_000)
+        assert_problem(response, (400,))
+        assert response.json()["type"].endswith("too-large")
+
+
+def test_a_304_only_answers_what_the_caller_may_read(live: LiveApp) -> None:
+    star = {"If-None-Match": "*"}
+    assert get(live, "/api/tables/books/rows", key=BOOKS_KEY, **star).status == 304
+    for url, status in [
+        ("/api/tables/genres/rows", 403),
+        ("/api/tables/genres", 403),
+        ("/api/tables/nosuch/rows", 404),
+        ("/api/tables/loans/rows", 404),
+        ("/api/sql?sql=SELECT+1", 403),
+        ("/api/queries/books_by_year?year=1", 403),
+    ]:
+        response = get(live, url, key=BOOKS_KEY, **star)
+        assert response.status == status, (url, response.status)
+        assert response.content_type == "application/problem+json"
+    unauthenticated = live.get("/api/tables/books/rows", headers=star)
+    assert unauthenticated.status == 401
+
+
+def test_metrics_are_never_cached(tmp_path: Path) -> None:
+    live = LiveApp(Settings(database=sample_database(), immutable=True))
+    try:
+        first = live.get("/metrics")
+        assert first.status == 200 and "etag" not in first.headers
+        assert "immutable" not in first.headers.get("cache-control", "")
+        again = live.get("/metrics", headers={"If-None-Match": "*"})
+        assert again.status == 200
+    finally:
+        live.close()
+
+
+def test_the_event_stream_bound_is_exact_under_a_burst(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    conn.commit()
+    conn.close()
+    with in_process(Settings(database=path, max_event_streams=10)) as server:
+        import http.client
+
+        statuses: list[int] = []
+        connections: list[http.client.HTTPConnection] = []
+        lock = threading.Lock()
+
+        def open_stream() -> None:
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            connection.request("GET", "/api/tables/t/events")
+            response = connection.getresponse()
+            with lock:
+                statuses.append(response.status)
+                connections.append(connection)
+
+        threads = [threading.Thread(target=open_stream) for _ in range(25)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        try:
+            assert sorted(statuses) == [200] * 10 + [503] * 15
+            assert server.app.gateway.subscribers.open == 10
+        finally:
+            for connection in connections:
+                connection.close()
+
+
+def test_long_urls_and_odd_paths_get_problem_answers() -> None:
+    from tests.servers import serving
+
+    with serving("--no-access-log") as server:
+        status, headers, _ = fetch(f"{server.url}/api/tables/{'a' * 70_000}/rows")
+        assert status == 404 and headers["content-type"] == "application/problem+json"
+        status, headers, _ = fetch(f"{server.url}/api/tables/%00/rows")
+        assert status == 404 and headers["content-type"] == "application/problem+json"
+
+
+HOSTILE_PATTERN = "ab" * 126 + "c"  # almost matches everywhere in 'abab...': the worst LIKE
+
+
+def fetch_quietly(url: str, headers: dict[str, str] | None = None, timeout: float = 30) -> None:
+    """A client that may give up (its timeout) before the answer comes."""
+    with contextlib.suppress(OSError):
+        fetch(url, headers=headers, timeout=timeout)
+
+
+def test_health_answers_at_once_while_pattern_filters_grind(
+    attacked: tuple[Path, Path],
+) -> None:
+    """One step of a LIKE cannot be interrupted; such filters run on the pool's threads,
+    never on the event loop, so probes and cheap pages keep answering."""
+    path, _ = attacked
+    with in_process(Settings(database=path, time_limit_ms=1000)) as server:
+        url = f"{server.url}/api/tables/essays/rows?body__contains={HOSTILE_PATTERN}"
+        hostile = [threading.Thread(target=fetch_quietly, args=(url,)) for _ in range(3)]
+        for thread in hostile:
+            thread.start()
+        slowest = 0.0
+        try:
+            while any(t.is_alive() for t in hostile):
+                started = time.monotonic()
+                assert fetch(f"{server.url}/healthz", timeout=5)[0] == 200
+                slowest = max(slowest, time.monotonic() - started)
+                time.sleep(0.02)
+        finally:
+            for thread in hostile:
+                thread.join(timeout=30)
+        assert slowest < 0.1, slowest
+
+
+def _threads() -> int:
+    """Threads running SQLite statements (aiosqlite gives each connection one)."""
+    return sum("_connection_worker_thread" in t.name for t in threading.enumerate())
+
+
+def test_no_thread_outlives_its_request_by_more_than_the_time_limit(
+    attacked: tuple[Path, Path],
+) -> None:
+    """Clients that give up at once leave nothing running past the time limit: the SQL
+    connection's thread ends, and its place under max_exports is given back only then."""
+    path, config = attacked
+    settings = load_settings(config, database=path, time_limit_ms=500, max_exports=4)
+    slow = "SELECT instr(x, substr(x, 2) || 'c') FROM (SELECT printf('%.*c', 250000, 'a') AS x)"
+    with in_process(settings) as server:
+        before = _threads()
+        url = f"{server.url}/api/sql?" + urlencode({"sql": slow})
+        auth = {"Authorization": f"Bearer {FULL_KEY}"}
+        clients = [
+            threading.Thread(target=fetch_quietly, args=(url, auth, 0.05)) for _ in range(24)
+        ]
+        for client in clients:
+            client.start()
+        most = 0
+        while any(client.is_alive() for client in clients):
+            most = max(most, _threads() - before)
+            time.sleep(0.005)
+        gone = time.monotonic()
+        db = server.app.gateway.db
+        while db.open_streams or _threads() > before:
+            assert time.monotonic() - gone < 0.5 + 1.0, (db.open_streams, _threads(), before)
+            most = max(most, _threads() - before)
+            time.sleep(0.005)
+        assert 0 < most <= 4  # never more statements at once than max_exports
+        assert fetch(f"{server.url}/api/sql?sql=SELECT+1", headers=auth)[0] == 200
+
+
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+MEMORY_HOSTILE = [
+    "/api/sql?" + urlencode({"sql": "SELECT " + ", ".join(["zeroblob(262000)"] * 100) +
+                                    " FROM books LIMIT 1000"}),
+    "/api/sql?" + urlencode({"sql": "SELECT CASE WHEN id < 3 THEN 'x' ELSE "
+                                    "printf('%.*c', 262000, 'y') END, * FROM books"}),
+    "/api/sql?" + urlencode({"sql": "SELECT randomblob(262000) FROM books, books LIMIT 1000"}),
+    "/api/sql?" + urlencode({"sql": "SELECT printf('%.*c', 100000000, 'x')"}),
+    "/api/tables/essays/rows?_limit=1000",
+    "/api/tables/essays/rows?_format=ndjson",
+    "/api/tables/essays/columns/body",
+]  # fmt: skip
+PEAK_RSS_BOUND_MIB = 600  # docs/security.md: the bound, with 16 hostile requests at once
+
+
+def test_peak_memory_stays_bounded_under_hostile_requests(attacked: tuple[Path, Path]) -> None:
+    from tests.servers import serving
+
+    path, config = attacked
+    with serving(str(path), "--config", str(config), "--no-access-log") as server:
+        auth = {"Authorization": f"Bearer {FULL_KEY}"}
+        baseline = _peak_rss_mib(server.process.pid)
+        clients = [
+            threading.Thread(target=fetch_quietly, args=(server.url + url, auth))
+            for url in MEMORY_HOSTILE
+            for _ in range(3)
+        ]
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join(timeout=60)
+        peak = _peak_rss_mib(server.process.pid)
+        assert fetch(f"{server.url}/healthz")[0] == 200
+    assert peak < PEAK_RSS_BOUND_MIB, (baseline, peak)
