@@ -12,15 +12,17 @@ from werkzeug.exceptions import HTTPException
 
 from sqlapi import db, openapi, routes
 from sqlapi.admission import Admission
+from sqlapi.compression import Compression
 from sqlapi.config import Settings
 from sqlapi.connection import install_connection
 from sqlapi.errors import ProblemError, SchemaChanged
 from sqlapi.exposure import Exposure, expose, expose_again, sqlite_limits
 from sqlapi.gateway import Gateway, Subscribers
-from sqlapi.openapi.provider import SqlapiSchema
+from sqlapi.openapi.extension import SqlapiSchema
 from sqlapi.params import RequestLimits
 from sqlapi.readonly import FileVersion
 from sqlapi.routes import assets, health, metrics, pages
+from sqlapi.slashes import EncodedSlashes
 
 log = logging.getLogger("sqlapi")
 
@@ -75,6 +77,7 @@ def create_app(settings: Settings, exposure: Exposure | None = None) -> App:
     metrics.install(app)
     database.set_observer(metrics.observe_query)
     app.documentation = openapi.install(app, gateway)
+    app.asgi_app = Compression(EncodedSlashes(app.asgi_app))  # type: ignore[method-assign]
 
     async def refresh() -> FileVersion:
         """The file has a new schema or is another file: read it again, off the loop."""

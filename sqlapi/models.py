@@ -1,62 +1,16 @@
-"""Pydantic response models: fixed ones for the generic endpoints, and one row model per
-table, created at startup from the introspected columns.
-
-They document; they do not validate. Rows are never passed through pydantic on the hot
-path (see docs/benchmarks.md for why that matters).
-"""
+"""Pydantic models of the generic answers (the database, its tables, one table), which
+both document them and build them, so each shape is written once; and the component
+names of tables in the OpenAPI document."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
+from pydantic import BaseModel, ConfigDict, Field
 
-from sqlapi.schema import Column, ForeignKey, Index, JsonType, Schema, Table
-
-INT64_SCHEMA = {"type": "integer", "format": "int64", "minimum": -(2**63), "maximum": 2**63 - 1}
-INT_STRING = {
-    "type": "string",
-    "pattern": "^-?[0-9]+$",
-    "description": "an integer beyond ±(2^53-1), sent as a string when _ints=string",
-}
-_JSON_SCHEMAS: dict[JsonType, dict[str, Any]] = {
-    "integer": {"anyOf": [INT64_SCHEMA, INT_STRING]},
-    "number": {"type": "number"},
-    "string": {"type": "string"},
-    "boolean": {"type": "boolean"},
-    "blob": {"type": "string", "format": "byte", "description": "base64"},
-    "any": {},
-}
-_PYTHON_TYPES: dict[JsonType, Any] = {
-    "integer": int | str,
-    "number": float,
-    "string": str,
-    "boolean": bool,
-    "blob": str,
-    "any": Any,
-}
-
-
-def value_schema(column: Column) -> dict[str, Any]:
-    """The JSON Schema of one column's values. REAL is always nullable: NaN and ±Inf
-    are sent as null."""
-    schema = dict(_JSON_SCHEMAS[column.json_type])
-    nullable = column.nullable or column.json_type == "number"
-    if nullable and schema:
-        schema = {"anyOf": [schema, {"type": "null"}]}
-    declared = column.type or "no declared type"
-    schema["description"] = f"{declared}" + (", generated" if column.generated else "")
-    return schema
-
-
-def value_type(column: Column) -> Any:
-    python: Any = _PYTHON_TYPES[column.json_type]
-    if column.nullable or column.json_type == "number":
-        python = python | None
-    return Annotated[python, WithJsonSchema(value_schema(column))]
-
+from sqlapi.schema import Column, ForeignKey, Index, Schema, Table
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9]+")
 
@@ -85,50 +39,6 @@ def safe_name(name: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_]+", name) or base.lower() in taken:
         base += "_" + hashlib.blake2s(name.encode(), digest_size=3).hexdigest()
     return base
-
-
-def _optional_properties(schema: dict[str, Any]) -> None:
-    """Row properties are optional (`_select` may leave any out) but have no default."""
-    for prop in schema.get("properties", {}).values():
-        prop.pop("default", None)
-        prop.pop("title", None)
-
-
-def row_model(table: Table, base: str) -> type[BaseModel]:
-    """One row of `table`, its properties typed from the declared column types."""
-    fields: dict[str, Any] = {
-        f"c{i}": (value_type(column), Field(default=None, alias=column.name))
-        for i, column in enumerate(table.columns)
-    }
-    config = ConfigDict(
-        extra="forbid",
-        title=f"{base}Row",
-        populate_by_name=True,
-        json_schema_extra=_optional_properties,
-    )
-    return create_model(f"{base}Row", __config__=config, **fields)
-
-
-def page_model(row: type[BaseModel], base: str) -> type[BaseModel]:
-    """A page of rows: objects by default, arrays with `_shape=arrays`."""
-    return create_model(
-        f"{base}Page",
-        __config__=ConfigDict(title=f"{base}Page"),
-        rows=(list[Union[row, list[Any]]], ...),  # type: ignore[valid-type]  # noqa: UP007
-        next=(str | None, Field(..., description="cursor of the next page; null on the last")),
-        next_url=(str | None, Field(..., description="this request with _after=next")),
-        count=(int | None, Field(None, description="matching rows; only with _count=true")),
-        columns=(
-            list[str] | None,
-            Field(None, description="column names; only with _shape=arrays"),
-        ),
-    )
-
-
-def one_row_model(row: type[BaseModel], base: str) -> type[BaseModel]:
-    return create_model(
-        f"{base}RowResponse", __config__=ConfigDict(title=f"{base}RowResponse"), row=(row, ...)
-    )
 
 
 class Problem(BaseModel):

@@ -39,7 +39,8 @@ def test_swagger_ui_try_it_out_shows_rows_and_redoc_renders(tmp_path: Path) -> N
         operation.locator(".opblock-summary").click()
         operation.locator(".try-out__btn").click()
         operation.locator("tr[data-param-name='_limit'] input").fill("3")
-        operation.locator("tr[data-param-name='year__gte'] input").fill("2020")
+        filters = operation.locator("tr[data-param-name='filters'] textarea")
+        filters.fill('{"year__gte": 2020}')  # the table's filters: one object, one parameter each
         operation.locator(".execute").click()
         body = operation.locator(".responses-wrapper .live-responses-table .highlight-code")
         body.wait_for(timeout=20_000)

@@ -11,7 +11,7 @@ from quart_schema.openapi import Info
 
 from sqlapi import __version__
 from sqlapi.gateway import Gateway
-from sqlapi.openapi.provider import SqlapiSchema
+from sqlapi.openapi.extension import SqlapiSchema
 
 # /assets/<name> -> its file under sqlapi/docs_assets/ (written by scripts/refresh_docs_assets.py).
 ASSETS = {
@@ -25,9 +25,6 @@ ASSETS = {
 
 def install(app: Quart, gateway: Gateway) -> SqlapiSchema:
     """Document the app; Swagger UI and ReDoc load their files from /assets, never a CDN."""
-    app.config["QUART_SCHEMA_SWAGGER_JS_URL"] = "/assets/swagger-ui-bundle.js"
-    app.config["QUART_SCHEMA_SWAGGER_CSS_URL"] = "/assets/swagger-ui.css"
-    app.config["QUART_SCHEMA_REDOC_JS_URL"] = "/assets/redoc.standalone.js"
     database_name = gateway.settings.database.name
     info = Info(
         title=f"sqlapi: {database_name}",
@@ -43,6 +40,6 @@ def install(app: Quart, gateway: Gateway) -> SqlapiSchema:
     async def build_document() -> None:
         """Start building the document in the background, so /docs opens at once (the
         reference keeps the task from being collected)."""
-        building.append(asyncio.ensure_future(extension.openapi_provider.encoded()))
+        building.append(asyncio.ensure_future(extension.openapi_provider.built()))
 
     return extension

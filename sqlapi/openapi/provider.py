@@ -1,14 +1,17 @@
 """quart-schema's OpenAPI provider, taught that one generic route is one path per table
-(and per named query); the document is built once per exposure and kept as JSON too."""
+(and per column name, and per named query). The document is built once per exposure, off
+the event loop, and kept as JSON; a document of one table is cut from it on demand."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from quart import Quart, Response, request
-from quart_schema import QuartSchema, hide
+from quart import Quart
+from quart_schema import QuartSchema
 from quart_schema.openapi import OpenAPIProvider
 from werkzeug.routing import Rule
 
@@ -16,22 +19,85 @@ from sqlapi.encoding import dumps
 from sqlapi.exposure import Exposure
 from sqlapi.gateway import Gateway
 from sqlapi.keys import path_segment
-from sqlapi.openapi.tables import (
+from sqlapi.openapi.components import (
     API_ERRORS,
-    BEARER,
     PUBLIC_ERRORS,
-    TableDocument,
-    _problems,
-    query_paths,
+    Json,
+    problem_responses,
+    shared_parameters,
+    shared_responses,
+    shared_schemas,
 )
+from sqlapi.openapi.generic import data_paths, query_paths
+from sqlapi.openapi.tables import Parts, TableDocument
 from sqlapi.routes import DOCUMENTED_APART
+from sqlapi.schema import fold
 
-# (the exposure it describes, the document, as JSON, its ETag)
-Built = tuple[Exposure, dict[str, Any], bytes, str]
+BEARER = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API key from the server's configuration: `Authorization: Bearer <key>`.",
+}
+
+
+@dataclass
+class Built:
+    """The document of one exposure, as JSON with its ETag, and the cut per table."""
+
+    exposure: Exposure
+    document: Json
+    encoded: bytes
+    etag: str
+    owners: dict[str, str]  # path -> table
+    tables: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # folded name -> JSON
+
+    def table(self, name: str) -> tuple[bytes, str]:
+        """The document of one table: its paths and the components they reach."""
+        key = fold(name)
+        if key not in self.tables:
+            paths = {p: item for p, item in self.document["paths"].items()
+                     if fold(self.owners.get(p, "")) == key}  # fmt: skip
+            cut = {**self.document, "paths": paths,
+                   "components": _reached(self.document["components"], paths)}  # fmt: skip
+            cut["info"] = {**cut["info"], "title": f"{cut['info']['title']}: {name}"}
+            encoded = dumps(cut)
+            self.tables[key] = (encoded, _etag(encoded))
+        return self.tables[key]
+
+
+def _etag(encoded: bytes) -> str:
+    return hashlib.blake2s(encoded, digest_size=12).hexdigest()
+
+
+def _refs(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def _reached(components: Json, roots: Json) -> Json:
+    """The components `roots` reach, through references of references."""
+    reached: dict[str, dict[str, Any]] = {}
+    pending = list(_refs(roots))
+    while pending:
+        _, _, kind, name = pending.pop().split("/", 3)
+        if name in reached.setdefault(kind, {}) or name not in components.get(kind, {}):
+            continue
+        reached[kind][name] = components[kind][name]
+        pending += _refs(reached[kind][name])
+    return {kind: items for kind, items in reached.items() if items} | {
+        k: v for k, v in components.items() if k == "securitySchemes"
+    }
 
 
 class SqlapiOpenAPIProvider(OpenAPIProvider):
-    """Generic routes as quart-schema documents them (plus problem responses); the
+    """Generic routes as quart-schema documents them, with problem responses; the
     per-table routes expanded into one path per table; the result cached."""
 
     _built: Built | None = None
@@ -39,57 +105,30 @@ class SqlapiOpenAPIProvider(OpenAPIProvider):
 
     def __init__(self, app: Quart, extension: QuartSchema) -> None:
         super().__init__(app, extension)
-        assert isinstance(extension, SqlapiSchema)
-        self.gateway = extension.gateway
+        gateway = getattr(extension, "gateway", None)
+        assert isinstance(gateway, Gateway)
+        self.gateway = gateway
 
     def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
-        gateway = self.gateway
-        view = self._app.view_functions[rule.endpoint]
-        if getattr(view, DOCUMENTED_APART, False):
-            return {}, {}  # one path per table / per query, added in schema()
-        paths, components = super().build_paths(rule)
-        for operations in paths.values():
-            for operation in operations.values():
-                responses = {str(k): v for k, v in operation["responses"].items()}
-                if rule.rule.startswith("/api"):
-                    responses |= _problems(
-                        API_ERRORS if gateway.settings.api_keys else PUBLIC_ERRORS
-                    )
-                elif gateway.settings.api_keys:
-                    operation["security"] = []  # probes and docs need no key
-                operation["responses"] = responses
-                self._enumerate_names(operation)
-        return paths, components
-
-    def _enumerate_names(self, operation: dict[str, Any]) -> None:
-        """Path and query parameters that name a table or column list the exposed names."""
-        tables = self.gateway.schema.tables
-        enums = {
-            "table_name": [path_segment(t.name) for t in tables],
-            "_table": [t.name for t in tables],
-            "column_name": sorted({path_segment(c.name) for t in tables for c in t.columns}),
-        }
-        for param in operation["parameters"]:
-            if param["name"] in enums:
-                param["schema"] = {"enum": enums[param["name"]]}
+        if getattr(self._app.view_functions[rule.endpoint], DOCUMENTED_APART, False):
+            return {}, {}  # one path per table / column / query, added in _make()
+        return super().build_paths(rule)
 
     def schema(self) -> dict[str, Any]:
-        return self._current()[1]
+        return self._current().document
 
     def _current(self) -> Built:
-        """The document of what is exposed now, built once per exposure (the file's schema
-        is read anew when it changes) and kept as JSON bytes too."""
         exposure = self.gateway.exposure
-        if self._built is None or self._built[0] is not exposure:
+        if self._built is None or self._built.exposure is not exposure:
             self._built = self._make(exposure)
         return self._built
 
-    async def encoded(self) -> Built:
-        """The document as JSON, built in a worker thread so that the event loop keeps
-        answering meanwhile (a thousand tables take seconds); requests that arrive during
-        a build wait for that build."""
+    async def built(self) -> Built:
+        """The document of what is exposed now, built in a worker thread so that the event
+        loop keeps answering meanwhile (a thousand tables take a second or more); requests
+        that arrive during a build wait for that build."""
         exposure = self.gateway.exposure
-        if self._built is not None and self._built[0] is exposure:
+        if self._built is not None and self._built.exposure is exposure:
             return self._built
         if self._pending is None or self._pending[0] is not exposure:
             self._pending = (
@@ -97,76 +136,49 @@ class SqlapiOpenAPIProvider(OpenAPIProvider):
                 asyncio.ensure_future(asyncio.to_thread(self._make, exposure)),
             )
         built = await asyncio.shield(self._pending[1])
-        if built[0] is self.gateway.exposure:
+        if built.exposure is self.gateway.exposure:
             self._built = built
         return built
 
     def _make(self, exposure: Exposure) -> Built:
         document = super().schema()
-        gateway = self.gateway
-        keyed = bool(gateway.settings.api_keys)
+        settings = self.gateway.settings
+        keyed = bool(settings.api_keys)
         errors = API_ERRORS if keyed else PUBLIC_ERRORS
-        paths, components = TableDocument(exposure.schema, gateway.limits, errors).build()
-        columns = exposure.query_columns
-        paths |= query_paths(gateway.settings.queries, columns, gateway.limits, errors)
-        document["paths"] = {**dict(document["paths"]), **paths}
-        document["components"]["schemas"].update(components)
+        self._finish_generic(document, exposure, errors, keyed)
+        tables = TableDocument(exposure.schema, self.gateway.limits, errors)
+        parts: Parts = tables.build()
+        data_paths(exposure.schema, tables.names, errors, parts)
+        query_paths(settings.queries, exposure.query_columns, errors, parts)
+        document["paths"] = {**dict(document["paths"]), **parts.paths}
+        components = document["components"]
+        components["schemas"] = {**components["schemas"], **shared_schemas(), **parts.schemas}
+        components["parameters"] = {**shared_parameters(self.gateway.limits), **parts.parameters}
+        components["responses"] = shared_responses()
         if keyed:
-            document["components"]["securitySchemes"] = {"bearer": BEARER}
+            components["securitySchemes"] = {"bearer": BEARER}
             document["security"] = [{"bearer": []}]
         encoded = dumps(document)
-        return exposure, document, encoded, hashlib.blake2s(encoded, digest_size=12).hexdigest()
+        return Built(exposure, document, encoded, _etag(encoded), parts.owners)
 
-
-class SqlapiSchema(QuartSchema):
-    """QuartSchema serving the cached document as bytes, for one gateway."""
-
-    openapi_provider_class = SqlapiOpenAPIProvider
-    openapi_provider: SqlapiOpenAPIProvider
-
-    def __init__(self, gateway: Gateway, app: Quart, **options: Any) -> None:
-        self.gateway = gateway
-        super().__init__(app, **options)
-
-    @hide
-    async def openapi(self) -> Response:
-        """The cached document, built off the event loop; its ETag is its content's hash."""
-        _, _, body, etag = await self.openapi_provider.encoded()
-        if request.if_none_match.contains_weak(etag):
-            response = Response("", 304)
-        else:
-            response = Response(body, content_type="application/json")
-        response.set_etag(etag)
-        response.headers["Cache-Control"] = "no-cache"
-        return response
-
-    @hide
-    async def swagger_ui(self) -> Response:  # type: ignore[override]  # any Quart answer
-        return _docs_page(await super().swagger_ui())
-
-    @hide
-    async def redoc_ui(self) -> Response:  # type: ignore[override]  # any Quart answer
-        return _docs_page(await super().redoc_ui())
-
-
-# The docs pages may load and fetch only from sqlapi itself (ReDoc would otherwise fetch
-# its logo from a CDN); inline scripts and styles are the UI templates'.
-DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
-)
-
-
-def _docs_page(html: str) -> Response:
-    """quart-schema's page as a standards-mode HTML document, under a strict CSP."""
-    if not html.lstrip().lower().startswith("<!doctype"):
-        html = "<!doctype html>\n" + html
-    return Response(
-        html,
-        content_type="text/html; charset=utf-8",
-        headers={"Content-Security-Policy": DOCS_CSP},
-    )
-
-    @hide
-    async def openapi(self) -> Response:
-        return Response(await self.openapi_provider.encoded(), content_type="application/json")
+    @staticmethod
+    def _finish_generic(
+        document: Json, exposure: Exposure, errors: tuple[str, ...], keyed: bool
+    ) -> None:
+        """quart-schema's generic paths: problem responses, and names listed."""
+        tables = exposure.schema.tables
+        enums = {
+            "table_name": [path_segment(t.name) for t in tables],
+            "_table": [t.name for t in tables],
+        }
+        for path, operations in document["paths"].items():
+            for operation in operations.values():
+                responses = {str(k): v for k, v in operation["responses"].items()}
+                if path.startswith("/api"):
+                    responses |= problem_responses(errors)
+                elif keyed:
+                    operation["security"] = []  # probes and docs need no key
+                operation["responses"] = responses
+                for param in operation["parameters"]:
+                    if param["name"] in enums:
+                        param["schema"] = {"enum": enums[param["name"]]}

@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from quart import Blueprint, Response, request
-from quart_schema import document_querystring, document_response
 
-from sqlapi import models
 from sqlapi.encoding import value_converter
 from sqlapi.gateway import Gateway
 from sqlapi.keys import encode_cursor
@@ -41,8 +39,7 @@ def blueprint(gateway: Gateway) -> Blueprint:
         return respond({**document, "next_url": url}, headers=headers)
 
     @routes.get("/data/<column_name>")
-    @document_querystring(models.DataQuery)
-    @document_response(models.ColumnData)
+    @documented_apart
     async def data(column_name: str) -> Response:
         """The values of one column
 
