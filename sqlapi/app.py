@@ -23,6 +23,7 @@ from sqlapi.params import RequestLimits
 from sqlapi.readonly import FileVersion
 from sqlapi.routes import assets, health, metrics, pages
 from sqlapi.slashes import EncodedSlashes
+from sqlapi.stalls import SlowReaders
 
 log = logging.getLogger("sqlapi")
 
@@ -77,7 +78,9 @@ def create_app(settings: Settings, exposure: Exposure | None = None) -> App:
     metrics.install(app)
     database.set_observer(metrics.observe_query)
     app.documentation = openapi.install(app, gateway)
-    app.asgi_app = Compression(EncodedSlashes(app.asgi_app))  # type: ignore[method-assign]
+    app.url_map.merge_slashes = False  # `/api//tables` is a 404, not a redirect (no HTML)
+    served = Compression(EncodedSlashes(app.asgi_app))
+    app.asgi_app = SlowReaders(served, settings.stall_timeout_s)  # type: ignore[method-assign]
 
     async def refresh() -> FileVersion:
         """The file has a new schema or is another file: read it again, off the loop."""

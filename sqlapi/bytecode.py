@@ -25,7 +25,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlapi.errors import ProblemError
+from sqlapi.errors import NotExposed, ProblemError
 from sqlapi.query import build_column_probe, build_open_probes
 from sqlapi.readonly import Authorizer
 from sqlapi.schema import Schema, Table, fold
@@ -56,11 +56,9 @@ class ReadPolicy:
     virtual: frozenset[str] = frozenset()  # folded names
 
     def refuse(self, why: str) -> ProblemError:
-        return ProblemError(
-            403,
-            f"This statement {why}; /api/sql reads only the tables and columns the API exposes.",
-            problem_type="not-authorized",
-        )
+        """`why` is for the reader of this code: the answer is the same for every reason,
+        so that nothing tells a hidden name from one that does not exist."""
+        return NotExposed()
 
 
 def _rows(conn: sqlite3.Connection, sql: str, *params: object) -> list[tuple[object, ...]]:
@@ -80,8 +78,10 @@ def _visible_indexes(conn: sqlite3.Connection, name: str, visible: set[str]) -> 
 
 
 def _slots(conn: sqlite3.Connection, table: str, root: int, columns: Sequence[str]) -> set[int]:
-    """The record slots a program reads for these columns of `table`, as SQLite itself
-    compiles them (generated and WITHOUT ROWID tables store columns out of order)."""
+    """The record slots a program reads for these stored columns of `table`, as SQLite
+    itself compiles them (generated and WITHOUT ROWID tables store columns out of order).
+    Never a VIRTUAL generated column: its program reads the columns it is computed from,
+    which may be hidden ones."""
     slots: set[int] = set()
     for column in columns:
         program = _rows(conn, build_column_probe(table, column))
@@ -109,7 +109,9 @@ def read_policy(conn: sqlite3.Connection, full: Schema, exposed: Schema) -> Read
         if whole is None or table.kind != "table":
             continue
         visible = {fold(c.name) for c in table.columns}
-        hidden = [c for c in whole.columns if not c.is_rowid and fold(c.name) not in visible]
+        declared = _rows(conn, "SELECT name, pk, hidden FROM pragma_table_xinfo(?)", table.name)
+        hidden = [(str(n), pk, kind) for n, pk, kind in declared  # kind 1: a virtual table's
+                  if fold(str(n)) not in visible and kind != 1]  # own, not the file's  # fmt: skip
         if table.virtual:
             if not hidden:
                 virtual.add(fold(table.name))
@@ -121,18 +123,20 @@ def read_policy(conn: sqlite3.Connection, full: Schema, exposed: Schema) -> Read
             btrees.add(root)
             btrees |= {r for i, r in roots.items() if owners.get(i) == fold(table.name)}
             continue
-        if any(c.primary_key and c.is_rowid for c in hidden) or _hides_rowid(whole, visible):
-            continue  # the rowid itself is hidden: no cursor on the table can be allowed
+        if any(pk for _, pk, _ in hidden) and (whole.without_rowid or _rowid_key(whole)):
+            continue  # a hidden key: every seek compares it, every cursor reveals it
         btrees.add(root)
-        shown = [c.name for c in table.columns if not c.is_rowid]
-        slots[root] = frozenset(_slots(conn, table.name, root, shown))
+        rowid = _rowid_key(whole)  # its column is read as the rowid, not from a slot
+        stored = [str(n) for n, pk, kind in declared
+                  if fold(str(n)) in visible and kind != 2 and not (pk and rowid)]  # fmt: skip
+        slots[root] = frozenset(_slots(conn, table.name, root, stored))
         btrees |= {roots[fold(i)] for i in _visible_indexes(conn, table.name, visible)}
     return ReadPolicy(frozenset(btrees), slots, frozenset(virtual))
 
 
-def _hides_rowid(table: Table, visible: set[str]) -> bool:
-    """An INTEGER PRIMARY KEY is the rowid: hidden, every cursor on the table reveals it."""
-    return any(c.is_rowid and fold(c.name) not in visible for c in table.columns)
+def _rowid_key(table: Table) -> bool:
+    """The table's primary key is its rowid (an INTEGER PRIMARY KEY)."""
+    return any(c.is_rowid and c.primary_key for c in table.columns) and not table.without_rowid
 
 
 def calibration(policy: ReadPolicy) -> list[str]:

@@ -75,6 +75,7 @@ class Settings(BaseModel):
     max_exports: int = Field(16, ge=1, le=1024)
     max_event_streams: int = Field(1000, ge=1, le=100_000)
     keepalive_s: float = Field(15.0, gt=0, le=3600)
+    stall_timeout_s: float = Field(30.0, gt=0, le=3600)  # a streaming client that reads nothing
     # What one request may cost (docs/security.md): SQLite's limits bound the work and
     # memory of a single step, which no time limit can interrupt; the response budget
     # bounds what a page holds in memory.

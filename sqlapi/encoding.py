@@ -50,10 +50,10 @@ class Budget:
     reading stops). Each chunk is as many rows as the bytes left allow: at `largest_row`
     when a row's size is bounded in advance (a client's statement: its columns times
     SQLite's value limit), so that a request never holds more than twice `max_bytes`;
-    otherwise (the file's own rows) at the average row so far, after a small first
-    chunk, so that it holds `max_bytes` and at most one chunk of the file's rows more."""
+    otherwise (the file's own rows) at the average row so far, after a first chunk of
+    one row, so that it holds `max_bytes` and at most one chunk of the file's rows more."""
 
-    FIRST = 16
+    FIRST = 1
     MOST = 256
 
     def __init__(

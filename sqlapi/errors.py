@@ -49,6 +49,21 @@ def forbidden(detail: str, *, problem_type: str = "forbidden", **extra: object) 
     return ProblemError(403, detail, problem_type=problem_type, **extra)
 
 
+class NotExposed(ProblemError):
+    """A client's statement (/api/sql) refused: it writes, or names or reads something that
+    is not exposed. One answer for all, never naming what: a hidden column, a denied table
+    and one the file does not have are indistinguishable."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            403,
+            "SQLite refused the statement: /api/sql only reads, and only the tables and "
+            "columns the API exposes (a name that is hidden, denied or absent is refused "
+            "alike).",
+            problem_type="not-authorized",
+        )
+
+
 class QueryTimeout(ProblemError):
     def __init__(self, limit_ms: int) -> None:
         super().__init__(
@@ -113,6 +128,9 @@ _UNREADABLE = frozenset(
     }
 )
 _REFUSED = ("not authorized", "authorization denied", "prohibited")
+# Errors of name resolution: in a client's statement they would tell a name the file has
+# but the API hides from one it does not have.
+_NAMING = ("ambiguous column name", "not present in both tables", "no such index")
 _TOO_LARGE = ("too big", "too large", "too many", "too complex", "too long", "maximum depth")
 
 
@@ -141,16 +159,13 @@ def problem_from_sqlite(error: BaseException, origin: Origin, time_limit_ms: int
             problem_type="database-corrupt",
             retry=False,
         )
-    if code == sqlite3.SQLITE_AUTH or any(m in message for m in _REFUSED):
-        return ProblemError(
-            403,
-            "SQLite refused the statement: sqlapi only reads, and not hidden columns or "
-            "tables the configuration denies.",
-            problem_type="not-authorized",
-        )  # SQLite's own message would name the hidden column
+    refused = code == sqlite3.SQLITE_AUTH or any(m in message for m in _REFUSED)
+    absent = message.startswith(("no such table", "no such column"))
+    if refused or (origin == "untrusted" and (absent or any(m in message for m in _NAMING))):
+        return NotExposed()  # SQLite's own message would name the hidden column
     if code in _UNREADABLE:
         return Unavailable(f"The database could not be read: {message}")
-    if origin != "untrusted" and message.startswith(("no such table", "no such column")):
+    if absent:
         return SchemaChanged()  # names from the introspected schema are gone from the file
     if code == sqlite3.SQLITE_SCHEMA:
         return SchemaChanged()

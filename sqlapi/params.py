@@ -62,6 +62,7 @@ class RequestLimits:
     max_limit: int = 1000
     max_filters: int = 100
     max_pattern_length: int = 256
+    max_pattern_steps: int = 2**24  # a pattern filter scans values up to this / its length
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,9 @@ def parse_filter(
                     f"{key}: a pattern of at most {limits.max_pattern_length - 2} characters",
                     problem_type="too-large",
                 )
-            typed = value
+            scan_limit = limits.max_pattern_steps // max(len(value), 1)
+            filters.append(Filter(column, operator, value, scan_limit))
+            continue
         else:
             typed = convert(column, value, key)
         filters.append(Filter(column, operator, typed))

@@ -40,6 +40,10 @@ class Filter:
     column: Column
     op: Operator
     value: Value | tuple[Value, ...] | bool
+    # A pattern filter looks only at values of at most this many bytes (None: any): one
+    # LIKE or GLOB step costs the value's length times the pattern's, and nothing can
+    # interrupt a step. A plain prefix (`startswith`, `abc*`) costs the prefix only.
+    scan_limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -118,12 +122,18 @@ def filter_clause(where: _Where, f: Filter) -> None:
     if f.op in _COMPARISONS:
         assert not isinstance(f.value, tuple | bool)
         where.add(f"{column} {_COMPARISONS[f.op]} ?", f.value)
-    elif f.op in _PATTERNS:
+    elif f.op in PATTERN_OPERATORS:
         assert isinstance(f.value, str)
-        where.add(f"{column} LIKE ? ESCAPE '\\'", _PATTERNS[f.op].format(_escape_like(f.value)))
-    elif f.op in ("like", "glob"):
-        assert isinstance(f.value, str)
-        where.add(f"{column} {f.op.upper()} ?", f.value)
+        if f.op in _PATTERNS:
+            pattern = _PATTERNS[f.op].format(_escape_like(f.value))
+            test = f"{column} LIKE ? ESCAPE '\\'"
+        else:
+            pattern, test = f.value, f"{column} {f.op.upper()} ?"
+        if f.scan_limit is None or _prefix_only(f.op, pattern):
+            where.add(test, pattern)
+        else:
+            guard = f"length(CAST({column} AS BLOB)) <= ?"
+            where.add(f"CASE WHEN {guard} THEN {test} END", f.scan_limit, pattern)
     elif f.op in ("in", "notin"):
         assert isinstance(f.value, tuple)
         negate = "NOT " if f.op == "notin" else ""
@@ -131,6 +141,18 @@ def filter_clause(where: _Where, f: Filter) -> None:
     else:  # isnull / notnull
         is_null = bool(f.value) == (f.op == "isnull")
         where.add(f"{column} IS {'' if is_null else 'NOT '}NULL")
+
+
+_WILDCARDS = {"glob": "*?[", "like": "%_"}
+
+
+def _prefix_only(op: str, pattern: str) -> bool:
+    """A pattern whose only wildcards end it: matching costs its prefix, not the value."""
+    if op == "startswith":
+        return True
+    wild = _WILDCARDS.get(op)
+    ending = "*" if op == "glob" else "%"
+    return wild is not None and not any(w in pattern.rstrip(ending) for w in wild)
 
 
 def search_clause(where: _Where, table: Table, text: str) -> None:

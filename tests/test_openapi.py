@@ -22,6 +22,7 @@ from sqlapi.models import component_names
 from sqlapi.readonly import load_schema
 from sqlapi.schema import Table
 from tests.fixtures import WEIRD_NAMES, LiveApp
+from tests.openapi_doc import resolve
 from tests.servers import COMMAND, fetch, in_process, serving
 
 BIN = Path(sys.executable).parent
@@ -81,19 +82,12 @@ def test_row_schemas_follow_declared_column_types(sample: LiveApp, edge: LiveApp
     assert "generated" in gen["doubled"]["description"]
 
 
-def _resolve(document: dict, node: dict) -> dict:  # type: ignore[type-arg]
-    while "$ref" in node:
-        _, _, kind, name = node["$ref"].split("/", 3)
-        node = document["components"][kind][name]
-    return node
-
-
 def test_filters_and_reserved_parameters_are_documented_with_types(sample: LiveApp) -> None:
     document = sample.json("/openapi.json")
     operation = document["paths"]["/api/tables/books/rows"]["get"]
-    params = {p["name"]: p for p in (_resolve(document, p) for p in operation["parameters"])}
+    params = {p["name"]: p for p in (resolve(document, p) for p in operation["parameters"])}
     assert params["filters"]["style"] == "form" and params["filters"]["explode"] is True
-    filters = _resolve(document, params["filters"]["schema"])["properties"]
+    filters = resolve(document, params["filters"]["schema"])["properties"]
     assert filters["year__gte"]["format"] == "int64"
     assert filters["rating__lt"] == {"type": "number"}
     assert filters["title__contains"] == {"type": "string", "maxLength": 254}
@@ -103,8 +97,8 @@ def test_filters_and_reserved_parameters_are_documented_with_types(sample: LiveA
     assert "-year" in params["_sort"]["schema"]["items"]["enum"]
     assert "_search" in params  # books has an FTS index
     genres = document["paths"]["/api/tables/genres/rows"]["get"]["parameters"]
-    assert "_search" not in {_resolve(document, p)["name"] for p in genres}
-    problem = _resolve(document, operation["responses"]["400"])
+    assert "_search" not in {resolve(document, p)["name"] for p in genres}
+    problem = resolve(document, operation["responses"]["400"])
     assert problem["content"]["application/problem+json"]["schema"] == {
         "$ref": "#/components/schemas/Problem"
     }

@@ -1,6 +1,11 @@
 """HTTP caching of API answers: an ETag on every successful GET, derived from the file's
 stamp (its current content), the request and the caller; If-None-Match -> 304 before any
-query runs, and after the caller is known to be allowed the answer."""
+query runs, and after the caller is known to be allowed the answer.
+
+A tag sqlapi sent came with a 200 to this very request, so while the file is the same
+the answer would be a 200 again: the 304 can come first. `If-None-Match: *` names no
+answer; it is a 304 only once the request has actually been answered with a 200 (a key
+that does not exist, a bad parameter or a refused statement stay 404, 400 or 403)."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import hashlib
 from collections.abc import Callable
 
 from quart import Blueprint, Request, Response, g, request
+from quart.wrappers.response import DataBody
 
 from sqlapi.gateway import Gateway
 from sqlapi.routes import caller, header
@@ -28,6 +34,14 @@ def request_etag(stamp: str, req: Request, identity: str) -> str:
     return hashlib.blake2s(text.encode(), digest_size=12).hexdigest()
 
 
+def not_modified_answer(etag: str, cache_control: str) -> Response:
+    response = Response(b"", 304)
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = cache_control
+    del response.headers["Content-Type"]  # a 304 has no body to describe
+    return response
+
+
 def install(api: Blueprint, gateway: Gateway, view_of: Callable[[str | None], object]) -> None:
     cache_control = IMMUTABLE if gateway.settings.immutable else "no-cache"
 
@@ -41,12 +55,14 @@ def install(api: Blueprint, gateway: Gateway, view_of: Callable[[str | None], ob
         etag = g.etag = request_etag(gateway.db.stamp, req, caller().identity)
         if not header(req.headers, "If-None-Match"):
             return None
-        if req.if_none_match.contains_weak(etag):
-            response = Response("", 304)
-            response.set_etag(etag)
-            response.headers["Cache-Control"] = cache_control
-            return response
-        return None
+        if req.if_none_match.star_tag:
+            g.star = True  # decided once answered (see tag)
+            return None
+        return (
+            not_modified_answer(etag, cache_control)
+            if req.if_none_match.contains_weak(etag)
+            else None
+        )
 
     @api.after_request
     async def tag(response: Response) -> Response:
@@ -54,6 +70,8 @@ def install(api: Blueprint, gateway: Gateway, view_of: Callable[[str | None], ob
         headers = response.headers
         if etag is None or response.status_code != 200 or header(headers, "ETag"):
             return response
+        if g.get("star") and isinstance(response.response, DataBody):
+            return not_modified_answer(etag, cache_control)  # (a stream is sent: it runs)
         headers.add("ETag", f'"{etag}"')  # a hex digest: nothing to quote
         if not header(headers, "Cache-Control"):
             headers.add("Cache-Control", cache_control)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from urllib.parse import quote
@@ -54,6 +55,7 @@ def encode_page_cursor(rows_request: RowsRequest, cursor: Cursor | None) -> str 
     return encode_cursor(cursor, cursor_scope(rows_request.table, rows_request.sort))
 
 
+HEAVY_BATCH = 1024 * 1024  # bytes of an encoded batch: later ones are encoded in a thread
 MEDIA_TYPES = {
     "json": "application/json",
     "ndjson": "application/x-ndjson",
@@ -86,9 +88,14 @@ async def export(db: Database, rows_request: RowsRequest, options: Options, fmt:
     batches = db.stream(query.sql, query.params)
     first: list[Row] = await anext(batches, [])
 
+    def encode(rows: list[Row]) -> bytes:
+        if fmt == "csv":
+            return csv_lines(rows, convert, rows_request.select)
+        return ndjson_lines(None if options.shape == "arrays" else names, rows, convert)
+
     async def body() -> AsyncIterator[bytes]:
         remaining = rows_request.limit if options.limit_given else None
-        batch = first
+        batch, heavy = first, False
         try:
             if fmt == "csv":
                 yield csv_lines([names], None)
@@ -96,10 +103,10 @@ async def export(db: Database, rows_request: RowsRequest, options: Options, fmt:
                 if remaining is not None:
                     batch, remaining = batch[:remaining], remaining - min(remaining, len(batch))
                 rows = [r[: query.width] for r in batch] if len(batch[0]) > query.width else batch
-                if fmt == "csv":
-                    yield csv_lines(rows, convert, rows_request.select)
-                else:
-                    yield ndjson_lines(None if options.shape == "arrays" else names, rows, convert)
+                # Batches of megabytes (huge values) are encoded off the event loop.
+                chunk = await asyncio.to_thread(encode, rows) if heavy else encode(rows)
+                heavy = len(chunk) > HEAVY_BATCH
+                yield chunk
                 if remaining == 0:
                     return
                 batch = await anext(batches, [])
