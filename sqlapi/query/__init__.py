@@ -1,0 +1,43 @@
+"""THE SQL builder: typed requests in, (sql, params) out. Pure: no I/O, no web framework.
+The only package where SQL text is written; its modules build from the pieces in
+`clauses`."""
+
+from __future__ import annotations
+
+from sqlapi.query.clauses import (
+    OPERATORS,
+    PATTERN_OPERATORS,
+    Filter,
+    Operator,
+    Query,
+    RowsQuery,
+    SortKey,
+    after_clause,
+    cursor_scope,
+    ordering,
+    quote,
+)
+from sqlapi.query.rows import (
+    RowsRequest,
+    build_count_query,
+    build_row_query,
+    build_rows_query,
+    build_values_query,
+    split_page,
+    values_scope,
+)
+from sqlapi.query.statements import (
+    EPONYMOUS_TABLES,
+    build_column_probe,
+    build_named_query,
+    build_open_probes,
+    build_probe_query,
+)
+
+__all__ = [
+    "EPONYMOUS_TABLES", "OPERATORS", "PATTERN_OPERATORS", "Filter", "Operator", "Query",
+    "RowsQuery", "RowsRequest", "SortKey", "after_clause", "build_column_probe",
+    "build_count_query", "build_named_query", "build_open_probes", "build_probe_query",
+    "build_row_query", "build_rows_query", "build_values_query", "cursor_scope", "ordering",
+    "quote", "split_page", "values_scope",
+]  # fmt: skip

@@ -1,0 +1,167 @@
+"""Statements of the rows endpoints: a page, a count, one row by key, a column's
+distinct values; and cutting a fetched page into its rows and the next cursor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlapi.keys import Cursor, Value
+from sqlapi.query.clauses import (
+    PATTERN_OPERATORS,
+    Filter,
+    Query,
+    RowsQuery,
+    SortKey,
+    Where,
+    after_clause,
+    filter_clause,
+    ordering,
+    quote,
+    search_clause,
+)
+from sqlapi.schema import Column, Table
+
+
+@dataclass(frozen=True)
+class RowsRequest:
+    """A validated rows request: every name in it came from the schema."""
+
+    table: Table
+    select: tuple[Column, ...]
+    filters: tuple[Filter, ...] = ()
+    sort: tuple[SortKey, ...] = ()
+    limit: int | None = 100  # None: every matching row (exports)
+    after: Cursor | None = None
+    offset: int = 0
+    search: str | None = None
+
+
+def _where(request: RowsRequest) -> Where:
+    where = Where()
+    for f in request.filters:
+        filter_clause(where, f)
+    if request.search is not None:
+        search_clause(where, request.table, request.search)
+    return where
+
+
+def _order_by(order: Sequence[SortKey]) -> str:
+    if not order:
+        return ""
+    return " ORDER BY " + ", ".join(
+        quote(k.column.name) + (" DESC" if k.descending else "") for k in order
+    )
+
+
+def _limit(fetch: int | None, offset: int) -> tuple[str, tuple[Value, ...]]:
+    if fetch is None and not offset:
+        return "", ()
+    return " LIMIT ? OFFSET ?", (-1 if fetch is None else fetch, offset)
+
+
+def _real_table(table: Table) -> bool:
+    return table.kind == "table" and not table.virtual
+
+
+def _cheap(request: RowsRequest) -> bool:
+    """A page that may be tried on the event loop: a bounded read of a real table, with no
+    full-text search and no pattern filter (one LIKE or GLOB step costs the product of
+    the pattern's and the value's lengths, and no budget can stop a single step)."""
+    return (
+        _real_table(request.table)
+        and request.search is None
+        and request.limit is not None
+        and not any(f.op in PATTERN_OPERATORS for f in request.filters)
+    )
+
+
+def build_rows_query(request: RowsRequest) -> RowsQuery:
+    table = request.table
+    order = ordering(table, request.sort)
+    keyset = bool(table.key_columns)
+    columns = list(request.select)
+    if keyset:
+        columns += [k.column for k in order if k.column not in columns]
+    where = _where(request)
+    offset = request.offset
+    if request.after is not None and request.after.key is not None:
+        terms = [(quote(k.column.name), k.descending, k.column.nullable) for k in order]
+        after = after_clause(terms, request.after.key)
+        where.add(after.sql, *after.params)
+    elif request.after is not None and request.after.offset is not None:
+        offset = request.after.offset
+    fetch = None if request.limit is None else request.limit + 1
+    limit_sql, limit_params = _limit(fetch, offset)
+    sql = (
+        f"SELECT {', '.join(quote(c.name) for c in columns)} FROM {quote(table.name)}"
+        f"{where.sql()}{_order_by(order)}{limit_sql}"
+    )
+    return RowsQuery(
+        sql=sql,
+        params=(*where.params, *limit_params),
+        inline=_cheap(request),
+        width=len(request.select),
+        key_positions=tuple(columns.index(k.column) for k in order) if keyset else (),
+        keyset=keyset,
+        fetch=fetch,
+    )
+
+
+def build_count_query(request: RowsRequest) -> Query:
+    where = _where(request)
+    return Query(
+        f"SELECT count(*) FROM {quote(request.table.name)}{where.sql()}", tuple(where.params)
+    )
+
+
+def build_row_query(table: Table, key: Sequence[Value]) -> Query:
+    """One row by its key values, in `table.key_columns` order."""
+    where = Where()
+    for column, value in zip(table.key_columns, key, strict=True):
+        where.add(f"{quote(column.name)} = ?", value)
+    select = ", ".join(quote(c.name) for c in table.columns)
+    sql = f"SELECT {select} FROM {quote(table.name)}{where.sql()}"
+    return Query(sql, tuple(where.params), inline=_real_table(table))
+
+
+def values_scope(table: Table, column: Column) -> tuple[str, int]:
+    """Cursor scope and key length of a column's distinct values (keyed on count, value)."""
+    return "\x1f".join(("values", table.name, column.name)), 2
+
+
+def build_values_query(request: RowsRequest, column: Column) -> RowsQuery:
+    """Distinct values of `column` with counts, most frequent first, keyset-paged on
+    (count, value); the filters and search of `request` apply. Rows are (value, count)."""
+    where = _where(request)
+    name = quote(column.name)
+    having = Where()
+    if request.after is not None and request.after.key is not None:
+        terms = [("count(*)", True, False), (name, False, True)]
+        after = after_clause(terms, request.after.key)
+        having.add(after.sql, *after.params)
+    fetch = None if request.limit is None else request.limit + 1
+    limit_sql, limit_params = _limit(fetch, 0)
+    sql = (
+        f"SELECT {name}, count(*) FROM {quote(request.table.name)}{where.sql()} "
+        f"GROUP BY {name}{having.sql('HAVING')} ORDER BY count(*) DESC, {name}{limit_sql}"
+    )
+    params = (*where.params, *having.params, *limit_params)
+    return RowsQuery(sql, params, width=2, key_positions=(1, 0), keyset=True, fetch=fetch)
+
+
+def split_page(
+    query: RowsQuery, request: RowsRequest, fetched: Sequence[Sequence[Value]]
+) -> tuple[Sequence[Sequence[Value]], Cursor | None]:
+    """The page's rows and the cursor of the next page (None on the last page)."""
+    if query.fetch is None or request.limit is None or len(fetched) < query.fetch:
+        return fetched, None
+    rows = fetched[: request.limit]
+    if query.keyset:
+        return rows, Cursor(key=tuple(rows[-1][i] for i in query.key_positions))
+    start = (
+        request.after.offset
+        if request.after and request.after.offset is not None
+        else request.offset
+    )
+    return rows, Cursor(offset=(start or 0) + request.limit)
