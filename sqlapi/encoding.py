@@ -95,12 +95,24 @@ def _as_boolean(value: object) -> object:
     return bool(value) if type(value) is int and value in (0, 1) else value
 
 
+def _as_json(value: object) -> object:
+    """A column's text as the JSON value it holds; anything else as it is."""
+    if isinstance(value, str):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
+
+
 def value_converter(
-    columns: Sequence[Column], ints_as_strings: bool
+    columns: Sequence[Column], ints_as_strings: bool, json: Sequence[Column] = ()
 ) -> Callable[[Row], Row] | None:
-    """A per-row conversion for boolean columns and `_ints=string`, or None when rows pass as is."""
+    """A per-row conversion for boolean columns, `_ints=string` and `_json` columns, or None
+    when rows pass as is."""
     booleans = [i for i, c in enumerate(columns) if c.json_type == "boolean"]
-    if not booleans and not ints_as_strings:
+    parsed = [i for i, c in enumerate(columns) if c in json]
+    if not booleans and not ints_as_strings and not parsed:
         return None
 
     def convert(row: Row) -> Row:
@@ -109,6 +121,8 @@ def value_converter(
             values[i] = _as_boolean(values[i])
         if ints_as_strings:
             values = [_int_as_string(v) for v in values]
+        for i in parsed:
+            values[i] = _as_json(values[i])
         return values
 
     return convert
@@ -155,6 +169,12 @@ def ndjson_lines(
         dump(dict(zip(names, r)), default=_default, option=option)  # noqa: B905 (trimmed)
         for r in rows
     )
+
+
+def ndjson_values(values: Iterable[object]) -> bytes:
+    """Values already shaped (rows with their related members) as newline-delimited JSON."""
+    option = orjson.OPT_APPEND_NEWLINE
+    return b"".join(orjson.dumps(value, default=_default, option=option) for value in values)
 
 
 def _csv_cell(value: object) -> object:

@@ -18,7 +18,7 @@ from sqlapi.config import ConfigError, Settings
 from sqlapi.introspect import introspect
 from sqlapi.query import build_probe_query
 from sqlapi.readonly import Authorizer, FileVersion, Limits
-from sqlapi.schema import Column, ForeignKey, Schema, Table, fold
+from sqlapi.schema import Column, ForeignKey, Reference, Schema, Table, fold
 
 log = logging.getLogger("sqlapi")
 CLIENT_COLUMNS = 100  # result columns a client's statement may have, or the widest table's
@@ -118,25 +118,49 @@ def restrict(schema: Schema, rules: Restrictions, *, strict: bool = True) -> Sch
             )
         )
     exposed = Schema(tables=tuple(tables), sqlite_version=schema.sqlite_version)
+    keyed = [(t, _visible_keys(exposed, t)) for t in tables]
+    incoming: dict[str, list[Reference]] = {}
+    for table, keys in keyed:
+        for fk in keys:
+            refs = tuple(r for r in fk.references if r is not None)
+            incoming.setdefault(fold(fk.table), []).append(Reference(table.name, fk.columns, refs))
     return Schema(
         tables=tuple(
-            dataclasses.replace(t, foreign_keys=_visible_keys(exposed, t), _by_name={})
-            for t in tables
+            dataclasses.replace(
+                t,
+                foreign_keys=keys,
+                referenced_by=tuple(incoming.get(fold(t.name), ())),
+                _by_name={},
+            )
+            for t, keys in keyed
         ),
         sqlite_version=schema.sqlite_version,
     )
 
 
 def _visible_keys(exposed: Schema, table: Table) -> tuple[ForeignKey, ...]:
-    """Foreign keys that name only visible columns of exposed tables."""
+    """Foreign keys that name only visible columns of exposed tables, with the columns they
+    refer to named (a key that names none refers to the target's primary key)."""
     kept = []
     for fk in table.foreign_keys:
         target = exposed.table(fk.table)
-        if target is None or any(table.column(c) is None for c in fk.columns):
+        if target is None or target.kind != "table" or target.virtual:
             continue
-        if any(r is not None and target.column(r) is None for r in fk.references):
+        if any(table.column(c) is None for c in fk.columns):
             continue
-        kept.append(fk)
+        refs = fk.references
+        if all(r is None for r in refs):
+            refs = tuple(c.name for c in target.key_columns)
+        found = [target.column(r) if r is not None else None for r in refs]
+        if len(found) != len(fk.columns) or any(c is None for c in found):
+            continue
+        kept.append(
+            ForeignKey(
+                tuple(table.column(c).name for c in fk.columns),  # type: ignore[union-attr]
+                target.name,
+                tuple(c.name for c in found if c is not None),
+            )
+        )
     return tuple(kept)
 
 

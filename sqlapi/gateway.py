@@ -16,7 +16,7 @@ from sqlapi.db import Database
 from sqlapi.errors import Unavailable, bad_request, forbidden, not_found
 from sqlapi.exposure import Exposure
 from sqlapi.keys import tilde_decode
-from sqlapi.params import RequestLimits, find_column
+from sqlapi.params import RequestContext, RequestLimits, find_column
 from sqlapi.schema import Schema, Table
 
 
@@ -73,6 +73,16 @@ class Gateway:
         if not caller.may_read(table):
             raise forbidden(f"This key may not read {table.name!r}.")
         return table
+
+    def context(self, caller: Caller) -> RequestContext:
+        """What `caller`'s parameters are read against: a relation to a table they may not
+        read is a 403 naming it."""
+
+        def readable(table: Table) -> None:
+            if not caller.may_read(table):
+                raise forbidden(f"This key may not read {table.name!r}.")
+
+        return RequestContext(self.schema, self.limits, readable)
 
     def tables(self, caller: Caller) -> tuple[Table, ...]:
         """The tables `caller` may see."""

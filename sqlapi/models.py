@@ -97,6 +97,14 @@ class ForeignKeyInfo(BaseModel):
     references: list[str | None]
 
 
+class ReferenceInfo(BaseModel):
+    """Another table's key onto this one: embed its rows with `_embed=table[.column]`."""
+
+    table: str
+    columns: list[str]
+    references: list[str]
+
+
 class IndexInfo(BaseModel):
     name: str
     columns: list[str | None]
@@ -116,6 +124,7 @@ class TableDescription(BaseModel):
     columns: list[ColumnInfo]
     primary_key: list[str]
     foreign_keys: list[ForeignKeyInfo]
+    referenced_by: list[ReferenceInfo]
     indexes: list[IndexInfo]
     fts: FullTextInfo | None
 
@@ -163,6 +172,10 @@ def describe_table(table: Table) -> TableDescription:
         columns=[_column_info(c) for c in table.columns],
         primary_key=list(table.primary_key),
         foreign_keys=[_foreign_key_info(k) for k in table.foreign_keys],
+        referenced_by=[
+            ReferenceInfo(table=r.table, columns=list(r.columns), references=list(r.references))
+            for r in table.referenced_by
+        ],
         indexes=[_index_info(i) for i in table.indexes],
         fts=None if fts is None else FullTextInfo(table=fts.table, columns=list(fts.columns)),
     )

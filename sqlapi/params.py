@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlapi.errors import ProblemError, bad_request
+from sqlapi.filters import FilterContext, Readable, parse_filter, parse_or
 from sqlapi.keys import (
     INT64_RANGE,
     MAX_OFFSET,
@@ -24,31 +25,29 @@ from sqlapi.keys import (
     split_row_key,
     tilde_decode,
 )
-from sqlapi.query import (
-    OPERATORS,
-    PATTERN_OPERATORS,
-    Filter,
-    Operator,
-    RowsRequest,
-    SortKey,
-    cursor_scope,
-    ordering,
+from sqlapi.query import Condition, RowsRequest, SortKey, cursor_scope, ordering
+from sqlapi.relations import (
+    DEFAULT_EMBED_LIMIT,
+    MAX_EMBED_LIMIT,
+    check_members,
+    parse_embeddings,
+    parse_expansions,
 )
-from sqlapi.schema import Column, Table
+from sqlapi.schema import Column, Schema, Table
 
 RESERVED = (
     "_select", "_sort", "_limit", "_after", "_offset", "_count", "_search",
-    "_shape", "_format", "_ints", "_table",
+    "_shape", "_format", "_ints", "_or", "_expand", "_embed", "_embed_limit", "_json",
+    "_table",
 )  # fmt: skip
 ROWS = frozenset(RESERVED) - {"_table"}
-DATA = frozenset({"_table", "_sort", "_limit", "_after", "_offset", "_search", "_ints"})
-VALUES = frozenset({"_limit", "_after", "_search", "_ints"})
-ONE_ROW = frozenset({"_ints"})
-EVENTS = frozenset({"_select", "_ints"})
+DATA = frozenset({"_table", "_sort", "_limit", "_after", "_offset", "_search", "_ints", "_or"})
+VALUES = frozenset({"_limit", "_after", "_search", "_ints", "_or"})
+ONE_ROW = frozenset({"_ints", "_expand", "_embed", "_embed_limit", "_json"})
+EVENTS = frozenset({"_select", "_ints", "_or", "_json"})
 NAMED_QUERY = frozenset({"_limit", "_after", "_shape", "_ints"})
 SQL = frozenset({"_limit", "_shape", "_ints"})
-MULTI_VALUED = frozenset({"_select", "_sort"})
-MAX_IN_VALUES = 1000
+MULTI_VALUED = frozenset({"_select", "_sort", "_or", "_expand", "_embed", "_json"})
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -65,6 +64,30 @@ class RequestLimits:
     max_pattern_steps: int = 2**24  # a pattern filter scans values up to this / its length
 
 
+def _anything(_: Table) -> None:
+    """Every table may be read (no keys configured)."""
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What a request's parameters are read against beyond their table: the schema (keys
+    lead to other tables), the bounds, and what the caller may read (raises a 403)."""
+
+    schema: Schema
+    limits: RequestLimits
+    readable: Readable = _anything
+
+    def filters(self) -> FilterContext:
+        return FilterContext(
+            self.schema,
+            self.readable,
+            convert,
+            find_column,
+            self.limits.max_pattern_length,
+            self.limits.max_pattern_steps,
+        )
+
+
 @dataclass(frozen=True)
 class Options:
     """How to answer, as opposed to what to fetch."""
@@ -74,6 +97,7 @@ class Options:
     format: str | None = None
     ints_as_strings: bool = False
     limit_given: bool = False  # exports stream every row unless _limit is given
+    json_columns: tuple[Column, ...] = ()  # whose text is sent parsed (`_json`)
 
 
 def _allowed(table: Table) -> list[str]:
@@ -170,51 +194,6 @@ def _split_list(value: str) -> list[str]:
     return value.split(",") if value else []
 
 
-def parse_filter(
-    table: Table, key: str, values: list[str], limits: RequestLimits = RequestLimits()
-) -> list[Filter]:
-    column = table.column(key)
-    op: str = "exact"
-    if column is None and "__" in key:
-        name, op = key.rsplit("__", 1)
-        if op not in OPERATORS:
-            if table.column(name) is not None:
-                raise bad_request(
-                    f"{key}: unknown operator {op!r}",
-                    problem_type="unknown-operator",
-                    allowed=list(OPERATORS),
-                )
-            op = "exact"
-            name = key
-        column = find_column(table, name, key)
-    elif column is None:
-        column = find_column(table, key, key)
-    operator: Operator = op  # type: ignore[assignment]  # checked against OPERATORS above
-    if operator in ("in", "notin"):
-        items = [item for value in values for item in _split_list(value)]
-        if len(items) > MAX_IN_VALUES:
-            raise bad_request(f"{key}: at most {MAX_IN_VALUES} values")
-        return [Filter(column, operator, tuple(convert(column, item, key) for item in items))]
-    filters = []
-    for value in values:
-        typed: Value | bool
-        if operator in ("isnull", "notnull"):
-            typed = parse_bool(value, key)
-        elif operator in PATTERN_OPERATORS:
-            if len(value) > limits.max_pattern_length - 2:
-                raise bad_request(
-                    f"{key}: a pattern of at most {limits.max_pattern_length - 2} characters",
-                    problem_type="too-large",
-                )
-            scan_limit = limits.max_pattern_steps // max(len(value), 1)
-            filters.append(Filter(column, operator, value, scan_limit))
-            continue
-        else:
-            typed = convert(column, value, key)
-        filters.append(Filter(column, operator, typed))
-    return filters
-
-
 def _names(table: Table, values: list[str], parameter: str) -> list[tuple[Column, bool]]:
     """Columns of a `_select`/`_sort` list; a value that is itself a column name (commas and
     all) is taken whole, and `-name` means descending."""
@@ -293,7 +272,7 @@ def _names_column(table: Table, key: str) -> bool:
 def parse_rows(
     table: Table,
     pairs: Iterable[tuple[str, str]],
-    limits: RequestLimits,
+    context: RequestContext,
     *,
     accept: frozenset[str] = ROWS,
     filters_allowed: bool = True,
@@ -306,8 +285,9 @@ def parse_rows(
     cursor scope and key length for endpoints that page over something else; a
     `streaming` export takes any `_limit` (the maximum is a page size).
     """
-    args = group(pairs)
-    filters: list[Filter] = []
+    args, limits, within = group(pairs), context.limits, context.filters()
+    filters: list[Condition] = []
+    terms = 0
     for key, values in args.items():
         if key == "_":  # `_=timestamp` is a common cache-buster
             continue
@@ -319,11 +299,17 @@ def parse_rows(
             raise bad_request(f"unknown reserved parameter {key!r}", allowed=sorted(accept))
         if not filters_allowed:
             raise bad_request(f"{key}: this endpoint takes no filters", allowed=sorted(accept))
-        filters.extend(parse_filter(table, key, values, limits))
-        if len(filters) > limits.max_filters:
-            raise bad_request(
-                f"at most {limits.max_filters} filters in one request", problem_type="too-large"
-            )
+        found = parse_filter(table, key, values, within)
+        filters += found
+        terms += len(found)
+    for text in args.get("_or", []):
+        found_group, counted = parse_or(table, text, within)
+        filters.append(found_group)
+        terms += counted
+    if terms > limits.max_filters:
+        raise bad_request(
+            f"at most {limits.max_filters} filters in one request", problem_type="too-large"
+        )
 
     select_arg = args.get("_select")
     select = (
@@ -361,6 +347,19 @@ def parse_rows(
     if search is not None and not search.replace("\x00", " ").split():
         search = None
 
+    expand = parse_expansions(table, args.get("_expand", []), context.schema, context.readable)
+    embed_arg = _single(args, "_embed_limit")
+    embed_limit = (
+        parse_int(embed_arg, "_embed_limit", 1, MAX_EMBED_LIMIT)
+        if embed_arg
+        else DEFAULT_EMBED_LIMIT
+    )
+    embed = parse_embeddings(
+        table, args.get("_embed", []), context.schema, context.readable, embed_limit
+    )
+    check_members(table, iter([*expand, *(e.link for e in embed)]))
+    if (expand or embed) and fmt == "csv":
+        raise bad_request("_expand and _embed nest rows, which CSV cannot hold: use ndjson")
     count_arg = _single(args, "_count")
     options = Options(
         count=parse_bool(count_arg, "_count") if count_arg is not None else False,
@@ -368,6 +367,11 @@ def parse_rows(
         format=fmt,
         ints_as_strings=_choice(args, "_ints", ("number", "string")) == "string",
         limit_given=limit_arg is not None,
+        json_columns=tuple(
+            find_column(table, name, "_json")
+            for value in args.get("_json", [])
+            for name in _split_list(value)
+        ),
     )
     request = RowsRequest(
         table=table,
@@ -378,6 +382,8 @@ def parse_rows(
         after=after,
         offset=offset,
         search=search,
+        expand=expand,
+        embed=embed,
     )
     return request, options
 

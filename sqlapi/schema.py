@@ -76,9 +76,22 @@ class Column:
 
 @dataclass(frozen=True)
 class ForeignKey:
+    """`columns` of this table refer to `references` of `table` (None: its primary key, as
+    SQLite reads them; the exposed schema always names them)."""
+
     columns: tuple[str, ...]
     table: str
     references: tuple[str | None, ...]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A foreign key of another table that refers to this one: `table`'s `columns` hold
+    values of this table's `references`."""
+
+    table: str
+    columns: tuple[str, ...]
+    references: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -109,6 +122,7 @@ class Table:
     without_rowid: bool = False
     strict: bool = False
     virtual: bool = False  # a virtual table (FTS5, R*Tree...): its module does the reading
+    referenced_by: tuple[Reference, ...] = ()  # the exposed keys of other tables onto this one
     _by_name: dict[str, Column] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

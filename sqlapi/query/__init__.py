@@ -5,10 +5,6 @@ The only package where SQL text is written; its modules build from the pieces in
 from __future__ import annotations
 
 from sqlapi.query.clauses import (
-    OPERATORS,
-    PATTERN_OPERATORS,
-    Filter,
-    Operator,
     Query,
     RowsQuery,
     SortKey,
@@ -16,6 +12,16 @@ from sqlapi.query.clauses import (
     cursor_scope,
     ordering,
     quote,
+)
+from sqlapi.query.conditions import (
+    ARRAY_OPERATORS,
+    OPERATORS,
+    PATTERN_OPERATORS,
+    BoolGroup,
+    Condition,
+    Filter,
+    Operator,
+    RelatedFilter,
 )
 from sqlapi.query.rows import (
     RowsRequest,
@@ -35,7 +41,8 @@ from sqlapi.query.statements import (
 )
 
 __all__ = [
-    "EPONYMOUS_TABLES", "OPERATORS", "PATTERN_OPERATORS", "Filter", "Operator", "Query",
+    "ARRAY_OPERATORS", "EPONYMOUS_TABLES", "OPERATORS", "PATTERN_OPERATORS", "BoolGroup",
+    "Condition", "Filter", "Operator", "Query", "RelatedFilter",
     "RowsQuery", "RowsRequest", "SortKey", "after_clause", "build_column_probe",
     "build_count_query", "build_named_query", "build_open_probes", "build_probe_query",
     "build_row_query", "build_rows_query", "build_values_query", "cursor_scope", "ordering",

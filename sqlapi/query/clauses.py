@@ -9,23 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from sqlapi.keys import Value
 from sqlapi.schema import Column, Table
-
-Operator = Literal[
-    "exact", "not", "gt", "gte", "lt", "lte", "contains", "startswith", "endswith",
-    "like", "glob", "in", "notin", "isnull", "notnull",
-]  # fmt: skip
-OPERATORS: tuple[Operator, ...] = (
-    "exact", "not", "gt", "gte", "lt", "lte", "contains", "startswith", "endswith",
-    "like", "glob", "in", "notin", "isnull", "notnull",
-)  # fmt: skip
-
-_COMPARISONS = {"exact": "=", "not": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-_PATTERNS = {"contains": "%{}%", "startswith": "{}%", "endswith": "%{}"}
-PATTERN_OPERATORS = frozenset({*_PATTERNS, "like", "glob"})
 
 
 def quote(name: str) -> str:
@@ -34,17 +20,6 @@ def quote(name: str) -> str:
     error: SQLite turns an unknown *double-quoted* name into a string literal (silently
     wrong rows), never a backticked one."""
     return "`" + name.replace("`", "``") + "`"
-
-
-@dataclass(frozen=True)
-class Filter:
-    column: Column
-    op: Operator
-    value: Value | tuple[Value, ...] | bool
-    # A pattern filter looks only at values of at most this many bytes (None: any): one
-    # LIKE or GLOB step costs the value's length times the pattern's, and nothing can
-    # interrupt a step. A plain prefix (`startswith`, `abc*`) costs the prefix only.
-    scan_limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +47,11 @@ class RowsQuery(Query):
     key_positions: tuple[int, ...] = ()
     keyset: bool = True
     fetch: int | None = None  # rows asked of SQLite: limit + 1 to learn whether a next page exists
+    row_key: tuple[int, ...] = ()  # where the table's key columns are in a row
+
+    def keys(self, rows: Sequence[Sequence[Value]]) -> list[tuple[Value, ...]]:
+        """The table's key of each row (relations are fetched by it)."""
+        return [tuple(row[i] for i in self.row_key) for row in rows]
 
 
 @dataclass
@@ -79,7 +59,7 @@ class Where:
     clauses: list[str] = field(default_factory=list)
     params: list[Value] = field(default_factory=list)
 
-    def add(self, clause: str, *params: Value) -> None:
+    def add(self, clause: str, params: tuple[Value, ...] = ()) -> None:
         self.clauses.append(clause)
         self.params.extend(params)
 
@@ -100,48 +80,6 @@ def cursor_scope(table: Table, sort: Sequence[SortKey]) -> str:
     return "\x1f".join([table.name, *(("-" if k.descending else "") + k.column.name for k in sort)])
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def filter_clause(where: Where, f: Filter) -> None:
-    column = quote(f.column.name)
-    if f.op in _COMPARISONS:
-        assert not isinstance(f.value, tuple | bool)
-        where.add(f"{column} {_COMPARISONS[f.op]} ?", f.value)
-    elif f.op in PATTERN_OPERATORS:
-        assert isinstance(f.value, str)
-        if f.op in _PATTERNS:
-            pattern = _PATTERNS[f.op].format(_escape_like(f.value))
-            test = f"{column} LIKE ? ESCAPE '\\'"
-        else:
-            pattern, test = f.value, f"{column} {f.op.upper()} ?"
-        if f.scan_limit is None or _prefix_only(f.op, pattern):
-            where.add(test, pattern)
-        else:
-            guard = f"length(CAST({column} AS BLOB)) <= ?"
-            where.add(f"CASE WHEN {guard} THEN {test} END", f.scan_limit, pattern)
-    elif f.op in ("in", "notin"):
-        assert isinstance(f.value, tuple)
-        negate = "NOT " if f.op == "notin" else ""
-        where.add(f"{column} {negate}IN ({', '.join('?' * len(f.value))})", *f.value)
-    else:  # isnull / notnull
-        is_null = bool(f.value) == (f.op == "isnull")
-        where.add(f"{column} IS {'' if is_null else 'NOT '}NULL")
-
-
-_WILDCARDS = {"glob": "*?[", "like": "%_"}
-
-
-def _prefix_only(op: str, pattern: str) -> bool:
-    """A pattern whose only wildcards end it: matching costs its prefix, not the value."""
-    if op == "startswith":
-        return True
-    wild = _WILDCARDS.get(op)
-    ending = "*" if op == "glob" else "%"
-    return wild is not None and not any(w in pattern.rstrip(ending) for w in wild)
-
-
 def search_clause(where: Where, table: Table, text: str) -> None:
     """Full-text search; the text becomes quoted FTS phrases, so FTS syntax cannot error."""
     assert table.fts is not None
@@ -149,10 +87,10 @@ def search_clause(where: Where, table: Table, text: str) -> None:
     phrases = " ".join('"' + token.replace('"', '""') + '"' for token in tokens)
     fts = quote(table.fts.table)
     if table.fts.key is None:
-        where.add(f"{fts} MATCH ?", phrases)
+        where.add(f"{fts} MATCH ?", (phrases,))
     else:
         where.add(
-            f"{quote(table.fts.key)} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?)", phrases
+            f"{quote(table.fts.key)} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?)", (phrases,)
         )
 
 

@@ -8,18 +8,17 @@ from dataclasses import dataclass
 
 from sqlapi.keys import Cursor, Value
 from sqlapi.query.clauses import (
-    PATTERN_OPERATORS,
-    Filter,
     Query,
     RowsQuery,
     SortKey,
     Where,
     after_clause,
-    filter_clause,
     ordering,
     quote,
     search_clause,
 )
+from sqlapi.query.conditions import PATTERN_OPERATORS, Condition, condition_sql, filters_in
+from sqlapi.relations import Embedding, Link
 from sqlapi.schema import Column, Table
 
 
@@ -29,18 +28,20 @@ class RowsRequest:
 
     table: Table
     select: tuple[Column, ...]
-    filters: tuple[Filter, ...] = ()
+    filters: tuple[Condition, ...] = ()
     sort: tuple[SortKey, ...] = ()
     limit: int | None = 100  # None: every matching row (exports)
     after: Cursor | None = None
     offset: int = 0
     search: str | None = None
+    expand: tuple[Link, ...] = ()  # referenced rows to send with each row
+    embed: tuple[Embedding, ...] = ()  # rows that refer to each row, to send with it
 
 
 def _where(request: RowsRequest) -> Where:
     where = Where()
-    for f in request.filters:
-        filter_clause(where, f)
+    for condition in request.filters:
+        where.add(*condition_sql(condition))
     if request.search is not None:
         search_clause(where, request.table, request.search)
     return where
@@ -72,7 +73,7 @@ def _cheap(request: RowsRequest) -> bool:
         _real_table(request.table)
         and request.search is None
         and request.limit is not None
-        and not any(f.op in PATTERN_OPERATORS for f in request.filters)
+        and not any(f.op in PATTERN_OPERATORS for f in filters_in(request.filters))
     )
 
 
@@ -83,12 +84,15 @@ def build_rows_query(request: RowsRequest) -> RowsQuery:
     columns = list(request.select)
     if keyset:
         columns += [k.column for k in order if k.column not in columns]
+    related = bool(request.expand or request.embed)
+    if related:  # relations are fetched by the rows' keys
+        columns += [c for c in table.key_columns if c not in columns]
     where = _where(request)
     offset = request.offset
     if request.after is not None and request.after.key is not None:
         terms = [(quote(k.column.name), k.descending, k.column.nullable) for k in order]
         after = after_clause(terms, request.after.key)
-        where.add(after.sql, *after.params)
+        where.add(after.sql, after.params)
     elif request.after is not None and request.after.offset is not None:
         offset = request.after.offset
     fetch = None if request.limit is None else request.limit + 1
@@ -105,6 +109,7 @@ def build_rows_query(request: RowsRequest) -> RowsQuery:
         key_positions=tuple(columns.index(k.column) for k in order) if keyset else (),
         keyset=keyset,
         fetch=fetch,
+        row_key=tuple(columns.index(c) for c in table.key_columns) if related else (),
     )
 
 
@@ -119,7 +124,7 @@ def build_row_query(table: Table, key: Sequence[Value]) -> Query:
     """One row by its key values, in `table.key_columns` order."""
     where = Where()
     for column, value in zip(table.key_columns, key, strict=True):
-        where.add(f"{quote(column.name)} = ?", value)
+        where.add(f"{quote(column.name)} = ?", (value,))
     select = ", ".join(quote(c.name) for c in table.columns)
     sql = f"SELECT {select} FROM {quote(table.name)}{where.sql()}"
     return Query(sql, tuple(where.params), inline=_real_table(table))
@@ -139,7 +144,7 @@ def build_values_query(request: RowsRequest, column: Column) -> RowsQuery:
     if request.after is not None and request.after.key is not None:
         terms = [("count(*)", True, False), (name, False, True)]
         after = after_clause(terms, request.after.key)
-        having.add(after.sql, *after.params)
+        having.add(after.sql, after.params)
     fetch = None if request.limit is None else request.limit + 1
     limit_sql, limit_params = _limit(fetch, 0)
     sql = (

@@ -26,7 +26,11 @@ def blueprint(gateway: Gateway) -> Blueprint:
         column = find_column(table, column_name, "column")
         scope = values_scope(table, column)
         rows_request, options = parse_rows(
-            table, request.args.items(multi=True), gateway.limits, accept=VALUES, scope=scope
+            table,
+            request.args.items(multi=True),
+            gateway.context(caller()),
+            accept=VALUES,
+            scope=scope,
         )
         query = build_values_query(rows_request, column)
         fetched = await gateway.db.fetch_scan(query.sql, query.params)
@@ -49,7 +53,7 @@ def blueprint(gateway: Gateway) -> Blueprint:
         args = request.args.items(multi=True)
         table = gateway.table_for_column(column_name, request.args.get("_table"), caller())
         column = find_column(table, column_name, "column")
-        rows_request, options = parse_rows(table, args, gateway.limits, accept=DATA)
+        rows_request, options = parse_rows(table, args, gateway.context(caller()), accept=DATA)
         rows_request = dataclasses.replace(rows_request, select=(column,))
         document, headers = await fetch_page(
             gateway.db, rows_request, dataclasses.replace(options, shape="arrays")

@@ -39,7 +39,7 @@ async def rows_after(
 ) -> AsyncIterator[tuple[int, bytes]]:
     """(key, row JSON) of every matching row with key > last, in key order, in batches."""
     names = [c.name for c in base.select]
-    convert = value_converter(base.select, options.ints_as_strings)
+    convert = value_converter(base.select, options.ints_as_strings, options.json_columns)
     while True:
         page = dataclasses.replace(
             base, filters=(*base.filters, Filter(key, "gt", last)), limit=BATCH
@@ -70,7 +70,7 @@ def blueprint(gateway: Gateway) -> Blueprint:
         `_select` narrow the rows."""
         table = gateway.table(table_name, caller())
         base, options = parse_rows(
-            table, request.args.items(multi=True), gateway.limits, accept=EVENTS
+            table, request.args.items(multi=True), gateway.context(caller()), accept=EVENTS
         )
         key = integer_key(table)
         last_id = request.headers.get("Last-Event-ID")

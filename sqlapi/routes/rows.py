@@ -10,7 +10,7 @@ from urllib.parse import quote
 from quart import Blueprint, Response, request
 
 from sqlapi.db import Database
-from sqlapi.encoding import csv_lines, ndjson_lines, shape_rows, value_converter
+from sqlapi.encoding import csv_lines, ndjson_lines, ndjson_values, shape_rows, value_converter
 from sqlapi.errors import not_found
 from sqlapi.gateway import Gateway
 from sqlapi.keys import Cursor, Row, encode_cursor
@@ -24,6 +24,7 @@ from sqlapi.query import (
     split_page,
 )
 from sqlapi.routes import caller, documented_apart, header, next_links, respond
+from sqlapi.routes.related import Members, attach, member_names, related_members
 
 
 async def fetch_page(
@@ -34,13 +35,19 @@ async def fetch_page(
     fetched = await db.fetch_all(query.sql, query.params, inline=query.inline)
     page, cursor = split_page(query, rows_request, fetched)
     columns = rows_request.select
-    convert = value_converter(columns, options.ints_as_strings)
+    convert = value_converter(columns, options.ints_as_strings, options.json_columns)
     width = query.width
     trimmed = [r[:width] for r in page] if page and len(page[0]) > width else page
     document: dict[str, object] = {}
+    names = [c.name for c in columns]
+    shaped = shape_rows(names, trimmed, options.shape, convert)
+    if rows_request.expand or rows_request.embed:
+        members = await related_members(db, rows_request, query.keys(page), options.ints_as_strings)
+        attach(shaped, members)
+        names += member_names(rows_request)
     if options.shape == "arrays":
-        document["columns"] = [c.name for c in columns]
-    document["rows"] = shape_rows([c.name for c in columns], trimmed, options.shape, convert)
+        document["columns"] = names
+    document["rows"] = shaped
     document["next"] = token = encode_page_cursor(rows_request, cursor)
     document["next_url"], headers = next_links(token)
     if options.count:
@@ -84,14 +91,19 @@ async def export(db: Database, rows_request: RowsRequest, options: Options, fmt:
     limit, pages that cannot be read) is a problem response, not a cut body."""
     query = build_rows_query(dataclasses.replace(rows_request, limit=None))
     names = [c.name for c in rows_request.select]
-    convert = value_converter(rows_request.select, options.ints_as_strings)
+    convert = value_converter(rows_request.select, options.ints_as_strings, options.json_columns)
+    related = bool(rows_request.expand or rows_request.embed)
     batches = db.stream(query.sql, query.params)
     first: list[Row] = await anext(batches, [])
 
-    def encode(rows: list[Row]) -> bytes:
+    def encode(rows: list[Row], members: Members | None) -> bytes:
         if fmt == "csv":
             return csv_lines(rows, convert, rows_request.select)
-        return ndjson_lines(None if options.shape == "arrays" else names, rows, convert)
+        if members is None:
+            return ndjson_lines(None if options.shape == "arrays" else names, rows, convert)
+        shaped = shape_rows(names, rows, options.shape, convert)
+        attach(shaped, members)
+        return ndjson_values(shaped)
 
     async def body() -> AsyncIterator[bytes]:
         remaining = rows_request.limit if options.limit_given else None
@@ -103,8 +115,15 @@ async def export(db: Database, rows_request: RowsRequest, options: Options, fmt:
                 if remaining is not None:
                     batch, remaining = batch[:remaining], remaining - min(remaining, len(batch))
                 rows = [r[: query.width] for r in batch] if len(batch[0]) > query.width else batch
+                members = None
+                if related:
+                    keys = query.keys(batch)
+                    members = await related_members(db, rows_request, keys, options.ints_as_strings)
                 # Batches of megabytes (huge values) are encoded off the event loop.
-                chunk = await asyncio.to_thread(encode, rows) if heavy else encode(rows)
+                if heavy:
+                    chunk = await asyncio.to_thread(encode, rows, members)
+                else:
+                    chunk = encode(rows, members)
                 heavy = len(chunk) > HEAVY_BATCH
                 yield chunk
                 if remaining == 0:
@@ -138,7 +157,10 @@ def blueprint(gateway: Gateway) -> Blueprint:
         table = gateway.table(table_name, caller())
         fmt = negotiate()
         rows_request, options = parse_rows(
-            table, request.args.items(multi=True), gateway.limits, streaming=fmt != "json"
+            table,
+            request.args.items(multi=True),
+            gateway.context(caller()),
+            streaming=fmt != "json",
         )
         if fmt != "json":
             return await export(gateway.db, rows_request, options, fmt)
@@ -153,24 +175,29 @@ def blueprint(gateway: Gateway) -> Blueprint:
             raise not_found(
                 f"{table.kind} {table.name!r} has no primary key or rowid, so it has no rows by key"
             )
-        query = build_row_query(table, parse_row_key(table, key))
+        values = parse_row_key(table, key)
+        asked, options = None, Options()
+        if request.query_string:  # most ask for the row as it is: nothing to parse
+            asked, options = parse_rows(
+                table,
+                request.args.items(multi=True),
+                gateway.context(caller()),
+                accept=ONE_ROW,
+                filters_allowed=False,
+            )
+        query = build_row_query(table, values)
         found = await gateway.db.fetch_one(query.sql, query.params, inline=query.inline)
         if found is None:
             raise not_found(
                 f"{table.name!r} has no row with key {key!r}", problem_type="unknown-row"
             )
-        ints_as_strings = False
-        if request.query_string:  # only _ints=string applies; most ask for the row as it is
-            _, options = parse_rows(
-                table,
-                request.args.items(multi=True),
-                gateway.limits,
-                accept=ONE_ROW,
-                filters_allowed=False,
-            )
-            ints_as_strings = options.ints_as_strings
-        convert = value_converter(table.columns, ints_as_strings)
+        convert = value_converter(table.columns, options.ints_as_strings, options.json_columns)
         (shaped,) = shape_rows(table.column_names, [found], "objects", convert)
+        if asked is not None and (asked.expand or asked.embed):
+            keys = [tuple(found[table.columns.index(c)] for c in table.key_columns)]
+            attach(
+                [shaped], await related_members(gateway.db, asked, keys, options.ints_as_strings)
+            )
         return respond({"row": shaped})
 
     return routes

@@ -1,0 +1,95 @@
+"""The members relations add to each row of a page (or an export batch, or one row): the
+row each `_expand` key refers to, and the rows of each `_embed` that refer to it, fetched
+with one statement each for the whole page (see query.relations)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from sqlapi.db import Database
+from sqlapi.encoding import shape_rows, value_converter
+from sqlapi.keys import Cursor, Value, encode_cursor, path_segment
+from sqlapi.query import RowsRequest, cursor_scope
+from sqlapi.query.relations import build_embedding_query, build_expansion_query
+from sqlapi.relations import Embedding
+
+Members = list[dict[str, object]]
+
+
+def _text(value: Value) -> str:
+    """A value as a query string carries it (BLOBs base64, as they are shown)."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _next_url(embedding: Embedding, referenced: Sequence[Value], last: Sequence[Value]) -> str:
+    """The child's rows endpoint, filtered to this parent, from after the last row sent."""
+    link = embedding.link
+    pairs = [(c.name, _text(v)) for c, v in zip(link.remote, referenced, strict=True)]
+    if link.select != link.target.columns:
+        pairs.append(("_select", ",".join(c.name for c in link.select)))
+    cursor = encode_cursor(Cursor(key=tuple(last)), cursor_scope(link.target, ()))
+    pairs += [("_limit", str(embedding.limit)), ("_after", cursor)]
+    return f"/api/tables/{path_segment(link.target.name)}/rows?" + urlencode(pairs, quote_via=quote)
+
+
+async def related_members(
+    db: Database, request: RowsRequest, keys: Sequence[tuple[Value, ...]], ints_as_strings: bool
+) -> Members:
+    """For each key (a row of `request.table`), its members: one per expansion and one per
+    embedding, in the order they were asked."""
+    members: Members = [{} for _ in keys]
+    if not keys:
+        return members
+    at = {key: i for i, key in enumerate(keys)}
+    width = len(request.table.key_columns)
+    for link in request.expand:
+        query = build_expansion_query(link, keys)
+        found = {
+            tuple(r[:width]): r[width:]
+            for r in await db.fetch_all(query.sql, query.params, inline=query.inline)
+        }
+        names = [c.name for c in link.select]
+        convert = value_converter(link.select, ints_as_strings)
+        for key, i in at.items():
+            row = found.get(key)
+            members[i][link.name] = (
+                None if row is None else shape_rows(names, [row], "objects", convert)[0]
+            )
+    for embedding in request.embed:
+        link = embedding.link
+        query = build_embedding_query(embedding, keys)
+        fetched = await db.fetch_all(query.sql, query.params, inline=query.inline)
+        per_parent: dict[tuple[Value, ...], list[tuple[Value, ...]]] = {}
+        for row in fetched:
+            per_parent.setdefault(tuple(row[:width]), []).append(row)
+        names = [c.name for c in link.select]
+        convert = value_converter(link.select, ints_as_strings)
+        start, end = width + len(link.local), width + len(link.local) + len(link.select)
+        for key, i in at.items():
+            rows = per_parent.get(key, [])
+            more = len(rows) > embedding.limit
+            rows = rows[: embedding.limit]
+            url = _next_url(embedding, rows[-1][width:start], rows[-1][end:]) if more else None
+            members[i][link.name] = {
+                "rows": shape_rows(names, [r[start:end] for r in rows], "objects", convert),
+                "next_url": url,
+            }
+    return members
+
+
+def member_names(request: RowsRequest) -> list[str]:
+    return [link.name for link in request.expand] + [e.link.name for e in request.embed]
+
+
+def attach(rows: list[Any], members: Members) -> None:
+    """Add each row's members: to an object, or at the end of an array (`_shape=arrays`)."""
+    for row, extra in zip(rows, members, strict=True):
+        if isinstance(row, dict):
+            row.update(extra)
+        else:
+            row.extend(extra.values())
