@@ -18,7 +18,8 @@ import orjson
 from sqlapi.schema import Column
 
 JS_SAFE_INTEGER = 2**53 - 1
-Row = Sequence[Any]
+Values = Sequence[Any]  # one row's values, as a tuple from SQLite or a list once converted
+Convert = Callable[[Values], Values]
 
 
 def _default(value: object) -> object:
@@ -31,7 +32,7 @@ def dumps(document: object) -> bytes:
     return orjson.dumps(document, default=_default)
 
 
-def encoded_size(rows: Sequence[Row]) -> int:
+def encoded_size(rows: Sequence[Values]) -> int:
     """About the bytes `rows` take in memory and in a response: their JSON size, with each
     BLOB counted at its length. orjson measures 50 rows in a few microseconds."""
     blobs = 0
@@ -76,7 +77,7 @@ class Budget:
             return min(self.FIRST, left)
         return max(1, min(left, self.MOST, (self.max_bytes - self.bytes) // row))
 
-    def take(self, rows: Sequence[Row]) -> bool:
+    def take(self, rows: Sequence[Values]) -> bool:
         """Count rows read; False when there is no more to read (the end, or no room)."""
         self.rows += len(rows)
         self.bytes += encoded_size(rows)
@@ -107,7 +108,7 @@ def _as_json(value: object) -> object:
 
 def value_converter(
     columns: Sequence[Column], ints_as_strings: bool, json: Sequence[Column] = ()
-) -> Callable[[Row], Row] | None:
+) -> Convert | None:
     """A per-row conversion for boolean columns, `_ints=string` and `_json` columns, or None
     when rows pass as is."""
     booleans = [i for i, c in enumerate(columns) if c.json_type == "boolean"]
@@ -115,7 +116,7 @@ def value_converter(
     if not booleans and not ints_as_strings and not parsed:
         return None
 
-    def convert(row: Row) -> Row:
+    def convert(row: Values) -> Values:
         values = list(row)
         for i in booleans:
             values[i] = _as_boolean(values[i])
@@ -145,7 +146,7 @@ def unique_names(names: Sequence[str]) -> list[str]:
 
 
 def shape_rows(
-    names: Sequence[str], rows: Iterable[Row], shape: str, convert: Callable[[Row], Row] | None
+    names: Sequence[str], rows: Iterable[Values], shape: str, convert: Convert | None
 ) -> list[Any]:
     """Rows as objects (default) or as arrays, already trimmed to the requested columns
     (so each row has exactly one value per name)."""
@@ -157,7 +158,7 @@ def shape_rows(
 
 
 def ndjson_lines(
-    names: Sequence[str] | None, rows: Iterable[Row], convert: Callable[[Row], Row] | None
+    names: Sequence[str] | None, rows: Iterable[Values], convert: Convert | None
 ) -> bytes:
     """Rows as newline-delimited JSON: objects, or arrays when `names` is None."""
     if convert is not None:
@@ -185,7 +186,7 @@ def _csv_cell(value: object) -> object:
     return value  # None is written as an empty field; ±Inf as inf/-inf
 
 
-def _plain_csv(rows: Sequence[Row]) -> bytes | None:
+def _plain_csv(rows: Sequence[Values]) -> bytes | None:
     """The records by plain joins when no field needs quoting or converting (no NULL, no
     BLOB or boolean, no text with a quote, comma or line break, two fields or more): what
     csv.writer writes, for about two thirds of its cost (it examines every character of
@@ -205,8 +206,8 @@ _PLAIN = frozenset({int, float, str})
 
 
 def csv_lines(
-    rows: Iterable[Row],
-    convert: Callable[[Row], Row] | None,
+    rows: Iterable[Values],
+    convert: Convert | None,
     columns: Sequence[Column] | None = None,
 ) -> bytes:
     """Rows as RFC 4180 CSV records (CRLF line ends, quoted where needed). Only columns

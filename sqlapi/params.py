@@ -190,7 +190,7 @@ def parse_number(value: str, parameter: str) -> float:
     return number
 
 
-def _split_list(value: str) -> list[str]:
+def split_list(value: str) -> list[str]:
     return value.split(",") if value else []
 
 
@@ -200,7 +200,7 @@ def _names(table: Table, values: list[str], parameter: str) -> list[tuple[Column
     named: list[tuple[Column, bool]] = []
     for value in values:
         whole = value[1:] if value.startswith("-") else value
-        items = [value] if table.column(whole) is not None else _split_list(value)
+        items = [value] if table.column(whole) is not None else split_list(value)
         for item in items:
             descending = item.startswith("-")
             column = find_column(table, item[1:] if descending else item, parameter)
@@ -216,7 +216,7 @@ def group(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     return grouped
 
 
-def _single(args: dict[str, list[str]], name: str) -> str | None:
+def single(args: dict[str, list[str]], name: str) -> str | None:
     values = args.get(name)
     if not values:
         return None
@@ -225,8 +225,8 @@ def _single(args: dict[str, list[str]], name: str) -> str | None:
     return values[0]
 
 
-def _choice(args: dict[str, list[str]], name: str, choices: tuple[str, ...]) -> str | None:
-    value = _single(args, name)
+def choice(args: dict[str, list[str]], name: str, choices: tuple[str, ...]) -> str | None:
+    value = single(args, name)
     if value is not None and value not in choices:
         raise bad_request(f"{name} must be one of {', '.join(choices)}", allowed=list(choices))
     return value
@@ -250,16 +250,16 @@ def parse_statement_page(
     for key in args:
         if key.startswith("_") and key != "_" and key not in accept:
             raise bad_request(f"unknown reserved parameter {key!r}", allowed=sorted(accept))
-    limit_arg = _single(args, "_limit")
+    limit_arg = single(args, "_limit")
     return StatementPage(
         limit=(
             parse_int(limit_arg, "_limit", 1, limits.max_limit)
             if limit_arg
             else limits.default_limit
         ),
-        after=_single(args, "_after"),
-        shape=_choice(args, "_shape", ("objects", "arrays")) or "objects",
-        ints_as_strings=_choice(args, "_ints", ("number", "string")) == "string",
+        after=single(args, "_after"),
+        shape=choice(args, "_shape", ("objects", "arrays")) or "objects",
+        ints_as_strings=choice(args, "_ints", ("number", "string")) == "string",
     )
 
 
@@ -319,13 +319,13 @@ def parse_rows(
         raise bad_request("_select names no column", allowed=_allowed(table))
     sort = [SortKey(c, d) for c, d in _names(table, args.get("_sort", []), "_sort")]
 
-    limit_arg = _single(args, "_limit")
-    fmt = _choice(args, "_format", ("json", "ndjson", "csv"))
+    limit_arg = single(args, "_limit")
+    fmt = choice(args, "_format", ("json", "ndjson", "csv"))
     if limit_arg is not None:
         limit = parse_int(limit_arg, "_limit", 1, INT64_RANGE[1] if streaming else limits.max_limit)
     else:
         limit = limits.default_limit
-    offset_arg, after_arg = _single(args, "_offset"), _single(args, "_after")
+    offset_arg, after_arg = single(args, "_offset"), single(args, "_after")
     if offset_arg is not None and after_arg is not None:
         raise bad_request("give _after or _offset, not both")
     offset = parse_int(offset_arg, "_offset", 0, MAX_OFFSET) if offset_arg is not None else 0
@@ -339,7 +339,7 @@ def parse_rows(
         except CursorError as error:
             raise bad_request(f"_after: {error}; use the `next` of the previous page") from error
 
-    search = _single(args, "_search")
+    search = single(args, "_search")
     if search is not None and table.fts is None:
         raise bad_request(
             f"{table.kind} {table.name!r} has no full-text index; _search is unavailable"
@@ -348,7 +348,7 @@ def parse_rows(
         search = None
 
     expand = parse_expansions(table, args.get("_expand", []), context.schema, context.readable)
-    embed_arg = _single(args, "_embed_limit")
+    embed_arg = single(args, "_embed_limit")
     embed_limit = (
         parse_int(embed_arg, "_embed_limit", 1, MAX_EMBED_LIMIT)
         if embed_arg
@@ -360,17 +360,17 @@ def parse_rows(
     check_members(table, iter([*expand, *(e.link for e in embed)]))
     if (expand or embed) and fmt == "csv":
         raise bad_request("_expand and _embed nest rows, which CSV cannot hold: use ndjson")
-    count_arg = _single(args, "_count")
+    count_arg = single(args, "_count")
     options = Options(
         count=parse_bool(count_arg, "_count") if count_arg is not None else False,
-        shape=_choice(args, "_shape", ("objects", "arrays")) or "objects",
+        shape=choice(args, "_shape", ("objects", "arrays")) or "objects",
         format=fmt,
-        ints_as_strings=_choice(args, "_ints", ("number", "string")) == "string",
+        ints_as_strings=choice(args, "_ints", ("number", "string")) == "string",
         limit_given=limit_arg is not None,
         json_columns=tuple(
             find_column(table, name, "_json")
             for value in args.get("_json", [])
-            for name in _split_list(value)
+            for name in split_list(value)
         ),
     )
     request = RowsRequest(

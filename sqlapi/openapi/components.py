@@ -25,11 +25,12 @@ _TYPES: dict[JsonType, Json] = {
 _EVERY = ("not", "in", "notin", "isnull", "notnull")
 _ORDER = ("gt", "gte", "lt", "lte")
 _TEXT = ("contains", "startswith", "endswith", "like", "glob")
+_ARRAYS = ("arraycontains", "arraynotcontains")  # of a JSON array held as text
 OPERATORS_BY_TYPE: dict[JsonType, tuple[str, ...]] = {
     "integer": _EVERY + _ORDER,
     "number": _EVERY + _ORDER,
-    "string": _EVERY + _ORDER + _TEXT,
-    "any": _EVERY + _ORDER + _TEXT,
+    "string": _EVERY + _ORDER + _TEXT + _ARRAYS,
+    "any": _EVERY + _ORDER + _TEXT + _ARRAYS,
     "boolean": ("not", "isnull", "notnull"),
     "blob": _EVERY,
 }
@@ -44,6 +45,11 @@ PUBLIC_ERRORS = ("400", "404", "503")
 API_ERRORS = ("400", "401", "403", "404", "503")
 STREAM = "x-sqlapi-stream"  # an endless response: tools that test or crawl should skip it
 VARIANT = "x-sqlapi-variant"  # a parameter that changes the answer's shape (see variants)
+
+
+def pattern_text(text: str) -> str:
+    """`text` matched literally in a JSON Schema (ECMA-262) pattern."""
+    return "".join("\\" + c if c in "\\^$.*+?()[]{}|/" else c for c in text)
 
 
 def ref(kind: str, name: str) -> Json:
@@ -64,16 +70,20 @@ def value_schema(column: Column, *, described: bool = True) -> Json:
 
 
 _SCALAR: Json = {"type": ["string", "number", "boolean"]}  # a query value of an untyped column
+_LISTS: dict[JsonType, str] = {  # the values of `col__in` and `col__notin`, by column type
+    "integer": "IntegerList", "number": "NumberList", "string": "TextList",
+    "boolean": "BooleanList", "blob": "BlobList", "any": "ValueList",
+}  # fmt: skip
 
 
 def filter_schema(column: Column, op: str | None) -> Json:
     """The type of the value of filter `column__op` (`op` None: the column itself)."""
     typed = _TYPES[column.json_type] or _SCALAR
     if op in ("in", "notin"):
-        return {"type": "array", "items": typed}
+        return ref("schemas", _LISTS[column.json_type])  # defined once (shared_schemas)
     if op in ("isnull", "notnull"):
         return {"type": "boolean"}
-    if op in _TEXT:
+    if op in _TEXT or op in _ARRAYS:
         return {"type": "string"}
     return typed
 
@@ -122,6 +132,20 @@ def shared_parameters(limits: RequestLimits) -> dict[str, Json]:
             "variant: any integer member may then be a string)",
             **{VARIANT: "IntsAsStrings"},
         ),
+        "or": _param(
+            "_or",
+            {"type": "array", "items": {"type": "string"}},
+            "a boolean group of filters, ANDed with the others: `(year__lt.1950,"
+            "and(rating__gte.4.5,in_print__exact.true))`; each term `col__op.value`, "
+            'a value with `,()"\\` double-quoted',
+            style="form",
+            explode=True,
+        ),
+        "embed_limit": _param(
+            "_embed_limit",
+            {"type": "integer", "minimum": 1, "maximum": 100},
+            "rows per embedded list (default 10)",
+        ),
         "LastEventID": {
             "name": "Last-Event-ID",
             "in": "header",
@@ -134,7 +158,10 @@ def shared_parameters(limits: RequestLimits) -> dict[str, Json]:
 def shared_schemas() -> dict[str, Json]:
     """Schemas every table shares: the problem, column values, and the variants."""
     nullable_string = {"type": ["string", "null"]}
-    return {
+    lists = {
+        name: {"type": "array", "items": _TYPES[kind] or _SCALAR} for kind, name in _LISTS.items()
+    }
+    return lists | {
         "Problem": {
             "type": "object",
             "description": "An RFC 9457 problem: every error sqlapi sends.",

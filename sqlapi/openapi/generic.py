@@ -3,6 +3,8 @@ columns of that name, filtered by their tables' filters), and one path per named
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +12,8 @@ from sqlapi.config import NamedQuery
 from sqlapi.keys import path_segment
 from sqlapi.models import safe_name
 from sqlapi.openapi.components import INT64, Json, problem_responses, ref, value_schema
-from sqlapi.openapi.tables import Parts
+from sqlapi.openapi.tables import Parts, filters_schema
+from sqlapi.params import RequestLimits
 from sqlapi.schema import Schema, Table, fold
 
 _QUERY_TYPES: dict[str, Json] = {
@@ -31,21 +34,38 @@ def _candidates(tables: list[Table]) -> list[Table]:
     """The tables `/api/data` chooses among without `_table` (gateway.table_for_column):
     plain tables, then full-text tables, then views, the first group that has any."""
     plain = [t for t in tables if t.kind == "table" and (t.fts is None or t.fts.key is not None)]
-    full_text = [t for t in tables if t.kind == "table" and t not in plain]
+    full_text = [
+        t for t in tables if t.kind == "table" and (t.fts is not None and t.fts.key is None)
+    ]
     return plain or full_text or tables
 
 
-def _common_filters(tables: list[Table], names: Mapping[str, str], schemas: Json) -> Json:
-    """Filters every table in `tables` takes, typed the same (any may be `_table`)."""
+def _common_filters(
+    tables: list[Table], names: Mapping[str, str], limits: RequestLimits, parts: Parts
+) -> Json:
+    """Filters every table in `tables` takes, typed the same (any may be `_table`); one
+    component for each such set of columns, however many column names share it."""
     if len(tables) == 1:
         return ref("schemas", f"{names[tables[0].name]}Filters")
-    found = [schemas[f"{names[t.name]}Filters"]["properties"] for t in tables]
-    common = {k: v for k, v in found[0].items() if all(f.get(k) == v for f in found[1:])}
-    return {"type": "object", "properties": common, "additionalProperties": False}
+    kinds = [{(fold(c.name), c.json_type) for c in t.columns} for t in tables]
+    common = set.intersection(*kinds)
+    first = tables[0]
+    shared = tuple(c for c in first.columns if (fold(c.name), c.json_type) in common)
+    signature = "\x1f".join(f"{c.name}\x1e{c.json_type}" for c in shared)
+    name = "CommonFilters_" + hashlib.blake2s(signature.encode(), digest_size=4).hexdigest()
+    if name not in parts.schemas:
+        schema = filters_schema(dataclasses.replace(first, columns=shared, _by_name={}), limits)
+        schema["description"] = "the filters every table with this column takes"
+        parts.schemas[name] = schema
+    return ref("schemas", name)
 
 
 def data_paths(
-    schema: Schema, names: Mapping[str, str], errors: tuple[str, ...], parts: Parts
+    schema: Schema,
+    names: Mapping[str, str],
+    errors: tuple[str, ...],
+    parts: Parts,
+    limits: RequestLimits,
 ) -> None:
     """`/api/data/{column}` for each column name: its values typed as the columns of that
     name are, `_table` choosing among the tables that have it (required when the choice
@@ -76,14 +96,14 @@ def data_paths(
             *(ref("parameters", p) for p in ("limit", "after", "offset")), *search,
             ref("parameters", "ints"),
             {"name": "filters", "in": "query", "style": "form", "explode": True,
-             "schema": _common_filters(tables, names, parts.schemas), "example": {},
+             "schema": _common_filters(tables, names, limits, parts), "example": {},
              "description": "the table's filters, each its own parameter"},
         ]  # fmt: skip
         answer = {
             "type": "object",
             "required": ["table", "column", "values", "next", "next_url"],
             "properties": {
-                "table": {"enum": [t.name for t in tables]},
+                "table": {"type": "string"},
                 "column": {"type": "string"},
                 "values": {
                     "type": "array",

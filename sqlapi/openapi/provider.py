@@ -148,7 +148,7 @@ class SqlapiOpenAPIProvider(OpenAPIProvider):
         self._finish_generic(document, exposure, errors, keyed)
         tables = TableDocument(exposure.schema, self.gateway.limits, errors)
         parts: Parts = tables.build()
-        data_paths(exposure.schema, tables.names, errors, parts)
+        data_paths(exposure.schema, tables.names, errors, parts, self.gateway.limits)
         query_paths(settings.queries, exposure.query_columns, errors, parts)
         document["paths"] = {**dict(document["paths"]), **parts.paths}
         components = document["components"]

@@ -12,18 +12,20 @@ from dataclasses import dataclass, field
 
 from sqlapi.keys import path_segment
 from sqlapi.models import component_names
+from sqlapi.openapi.aggregates import aggregate_path
 from sqlapi.openapi.components import (
     OPERATORS_BY_TYPE,
     STREAM,
     VARIANT,
     Json,
     filter_schema,
+    pattern_text,
     problem_responses,
     ref,
     value_schema,
 )
 from sqlapi.params import RESERVED, RequestLimits
-from sqlapi.schema import Column, Schema, Table
+from sqlapi.schema import Column, Schema, Table, fold
 
 _KEY_PATTERNS = {"integer": "[+-]?[0-9]{1,18}", "boolean": "(?:true|false|1|0)"}
 EVENTS_DESCRIPTION = (
@@ -76,6 +78,8 @@ class TableDocument:
         self.limits = limits
         self.errors = errors
         self.names = component_names(schema.tables)
+        self.own: dict[str, Json] = {}  # the parameters of the table being added
+        self.schemas: dict[str, Json] = {}
 
     def build(self) -> Parts:
         parts = Parts()
@@ -85,10 +89,12 @@ class TableDocument:
 
     def add(self, parts: Parts, table: Table) -> None:
         base = self.names[table.name]
-        parts.schemas[f"{base}Row"] = row_schema(table)
+        parts.schemas[f"{base}Row"] = row_schema(table, self.related_members(table))
         parts.schemas[f"{base}Page"] = page_schema(base)
         parts.schemas[f"{base}Filters"] = filters_schema(table, self.limits)
-        parts.parameters |= table_parameters(table, base)
+        self.own = table_parameters(table, base)
+        parts.parameters |= self.own
+        self.schemas = parts.schemas
         if table.key_columns:
             parts.schemas[f"{base}RowResponse"] = {
                 "type": "object",
@@ -99,15 +105,37 @@ class TableDocument:
             parts.paths[path] = item
             parts.owners[path] = table.name
 
+    def related_members(self, table: Table) -> dict[str, Json]:
+        """The members `_expand` and `_embed` add under their default names (the related
+        table's), typed with its row schema."""
+        members: dict[str, Json] = {}
+        for key in table.foreign_keys:
+            row = ref("schemas", f"{self.names[key.table]}Row")
+            members.setdefault(key.table, {"anyOf": [row, {"type": "null"}]})
+        for reference in table.referenced_by:
+            row = ref("schemas", f"{self.names[reference.table]}Row")
+            members.setdefault(reference.table, {
+                "type": "object",
+                "required": ["rows", "next_url"],
+                "properties": {"rows": {"type": "array", "items": row},
+                               "next_url": {"type": ["string", "null"]}},
+            })  # fmt: skip
+        columns = {fold(c.name) for c in table.columns}
+        return {name: m for name, m in members.items() if fold(name) not in columns}
+
     def table_paths(self, table: Table, base: str) -> dict[str, Json]:
         prefix = f"/api/tables/{path_segment(table.name)}"
         tags, errors, mine = [table.name], self.errors, f"{base}_"
-        filters = ref("parameters", f"{mine}filters")
+        filters = [ref("parameters", "or"), ref("parameters", f"{mine}filters")]
         search = [ref("parameters", "search")] if table.fts is not None else []
+        related = [ref("parameters", f"{mine}{n}") for n in ("expand", "embed", "json")
+                   if f"{mine}{n}" in self.own]  # fmt: skip
+        if table.referenced_by:
+            related.append(ref("parameters", "embed_limit"))
         rows_parameters = [
             ref("parameters", f"{mine}select"), ref("parameters", f"{mine}sort"),
             *(ref("parameters", n) for n in ("limit", "after", "offset", "count")), *search,
-            *(ref("parameters", n) for n in ("shape", "format", "ints")), filters,
+            *(ref("parameters", n) for n in ("shape", "format", "ints")), *related, *filters,
         ]  # fmt: skip
         page = _json_answer(ref("schemas", f"{base}Page"), "a page of rows")
         page["content"] |= {
@@ -125,7 +153,7 @@ class TableDocument:
             f"{prefix}/columns/{{column}}": _operation(
                 f"list_{base}_column_values", f"Distinct values of a column of {table.name}",
                 tags, [column, ref("parameters", "limit"), ref("parameters", "after"), *search,
-                       ref("parameters", "ints"), filters],
+                       ref("parameters", "ints"), *filters],
                 _json_answer(ref("schemas", "ColumnValues"), "values, most frequent first"),
                 errors,
             ),
@@ -133,27 +161,33 @@ class TableDocument:
         events = _operation(
             f"stream_{base}_events", f"Live updates of {table.name} (Server-Sent Events)", tags,
             [ref("parameters", f"{mine}select"), ref("parameters", "ints"),
-             ref("parameters", "LastEventID"), filters],
+             *(r for r in related if r["$ref"].endswith("_json")),
+             ref("parameters", "LastEventID"), *filters],
             {"description": EVENTS_DESCRIPTION,
              "content": {"text/event-stream": {"schema": {"type": "string"}}}},
             errors,
         )  # fmt: skip
         events["get"][STREAM] = True
         paths[f"{prefix}/events"] = events
+        if table.kind == "table" or table.kind == "view":
+            path, item, schemas = aggregate_path(table, base, errors, filters)
+            paths[path] = item
+            self.schemas |= schemas
         if table.key_columns:
             paths[f"{prefix}/rows/{{pk}}"] = _operation(
                 f"get_{base}_row", f"One row of {table.name} by its key", tags,
-                [key_parameter(table), ref("parameters", "ints")],
+                [key_parameter(table), ref("parameters", "ints"), *related],
                 _json_answer(ref("schemas", f"{base}RowResponse"), "the row"), errors,
             )  # fmt: skip
         return paths
 
 
-def row_schema(table: Table) -> Json:
-    """A row in the default shape: a NOT NULL column (or a key) is always there."""
+def row_schema(table: Table, related: dict[str, Json] | None = None) -> Json:
+    """A row in the default shape: a NOT NULL column (or a key) is always there; `related`
+    members come only when asked for."""
     return {
         "type": "object",
-        "properties": {c.name: value_schema(c) for c in table.columns},
+        "properties": {c.name: value_schema(c) for c in table.columns} | (related or {}),
         "required": [c.name for c in table.columns if not c.nullable],
         "additionalProperties": False,
     }
@@ -194,7 +228,9 @@ def filters_schema(table: Table, limits: RequestLimits) -> Json:
         "type": "object",
         "description": f"Filters of {table.name}, each its own query parameter "
         "(`year__gte=2000`): `col` or `col__op`; repeated filters are ANDed. Every operator "
-        "applies to every column; those listed are the ones that make sense for its type.",
+        "applies to every column; those listed are the ones that make sense for its type. "
+        "Also accepted, not listed: `fk_column.col[__op]` (across a foreign key) and "
+        "`col->key.0.key[__op]` (a value inside JSON text).",
         "properties": properties,
         "additionalProperties": False,
     }
@@ -204,7 +240,7 @@ def table_parameters(table: Table, base: str) -> dict[str, Json]:
     """A table's own parameters: its filters object, and `_select`/`_sort` listing its
     columns."""
     names = [c.name for c in table.columns]
-    return {
+    own = {
         f"{base}_filters": {
             "name": "filters",
             "in": "query",
@@ -235,6 +271,46 @@ def table_parameters(table: Table, base: str) -> dict[str, Json]:
             "description": "order by these columns; '-' for descending; the key breaks ties",
         },
     }
+    alias = "(?:[A-Za-z_][A-Za-z0-9_]*:)?"
+    if table.foreign_keys:
+        keys = "|".join(pattern_text(k.columns[0]) for k in table.foreign_keys)
+        own[f"{base}_expand"] = _list_parameter(
+            "_expand", f"^{alias}(?:{keys})(?:\\(.+\\))?$",
+            "add the row each foreign key refers to: `[alias:]fk_column[(col,...)]`, under "
+            "the alias or the referenced table's name (`null` when there is none); keys: "
+            + ", ".join(k.columns[0] for k in table.foreign_keys),
+        )  # fmt: skip
+    if table.referenced_by:
+        children = "|".join(
+            pattern_text(n)
+            for r in table.referenced_by
+            for n in (r.table, f"{r.table}.{r.columns[0]}")
+        )
+        own[f"{base}_embed"] = _list_parameter(
+            "_embed", f"^{alias}(?:{children})(?:\\(.+\\))?$",
+            "add the rows of another table that refer to each row (at most _embed_limit, "
+            "with a next_url): `[alias:]child_table[.fk_column][(col,...)]`; tables: "
+            + ", ".join(sorted({r.table for r in table.referenced_by})),
+        )  # fmt: skip
+    texts = [c.name for c in table.columns if c.json_type in ("string", "any")]
+    if texts:
+        own[f"{base}_json"] = {
+            "name": "_json", "in": "query", "style": "form", "explode": False,
+            "schema": {"type": "array", "items": {"enum": texts}},
+            "description": "send these columns' JSON text as JSON values (text that is not "
+            "valid JSON stays a string)",
+            VARIANT: "members as JSON values",
+        }  # fmt: skip
+    return own
+
+
+def _list_parameter(name: str, pattern: str, description: str) -> Json:
+    return {
+        "name": name, "in": "query", "style": "form", "explode": True,
+        "schema": {"type": "array", "items": {"type": "string", "pattern": pattern}},
+        "description": description,
+        VARIANT: "related members, under an alias or with some columns",
+    }  # fmt: skip
 
 
 def key_parameter(table: Table) -> Json:

@@ -38,7 +38,8 @@ class RowsRequest:
     embed: tuple[Embedding, ...] = ()  # rows that refer to each row, to send with it
 
 
-def _where(request: RowsRequest) -> Where:
+def where_of(request: RowsRequest) -> Where:
+    """The rows' filters and search, as a WHERE clause."""
     where = Where()
     for condition in request.filters:
         where.add(*condition_sql(condition))
@@ -87,7 +88,7 @@ def build_rows_query(request: RowsRequest) -> RowsQuery:
     related = bool(request.expand or request.embed)
     if related:  # relations are fetched by the rows' keys
         columns += [c for c in table.key_columns if c not in columns]
-    where = _where(request)
+    where = where_of(request)
     offset = request.offset
     if request.after is not None and request.after.key is not None:
         terms = [(quote(k.column.name), k.descending, k.column.nullable) for k in order]
@@ -114,7 +115,7 @@ def build_rows_query(request: RowsRequest) -> RowsQuery:
 
 
 def build_count_query(request: RowsRequest) -> Query:
-    where = _where(request)
+    where = where_of(request)
     return Query(
         f"SELECT count(*) FROM {quote(request.table.name)}{where.sql()}", tuple(where.params)
     )
@@ -138,7 +139,7 @@ def values_scope(table: Table, column: Column) -> tuple[str, int]:
 def build_values_query(request: RowsRequest, column: Column) -> RowsQuery:
     """Distinct values of `column` with counts, most frequent first, keyset-paged on
     (count, value); the filters and search of `request` apply. Rows are (value, count)."""
-    where = _where(request)
+    where = where_of(request)
     name = quote(column.name)
     having = Where()
     if request.after is not None and request.after.key is not None:

@@ -77,11 +77,11 @@ def untagged(view: View) -> View:
 
 
 def api_blueprint(gateway: Gateway) -> Blueprint:
-    from sqlapi.routes import caching, columns, discovery, events, queries, rows, sql
+    from sqlapi.routes import aggregate, caching, columns, discovery, events, queries, rows, sql
 
     settings = gateway.settings
     api = Blueprint("api", __name__, url_prefix="/api")
-    for child in (discovery, rows, columns, events, queries, sql):
+    for child in (discovery, rows, columns, aggregate, events, queries, sql):
         api.register_blueprint(child.blueprint(gateway))
     keys = settings.api_keys
     admission = gateway.admission
