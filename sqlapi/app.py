@@ -12,6 +12,8 @@ from werkzeug.exceptions import HTTPException
 
 from sqlapi import db, openapi, routes
 from sqlapi.admission import Admission
+from sqlapi.auth.authenticator import Authenticator
+from sqlapi.auth.jwks import JwksError
 from sqlapi.compression import Compression
 from sqlapi.config import Settings
 from sqlapi.connection import install_connection
@@ -69,6 +71,7 @@ def create_app(settings: Settings, exposure: Exposure | None = None) -> App:
         ),
         Subscribers(settings.max_event_streams),
         Admission(settings.max_active_requests),
+        Authenticator(settings),
     )
     app.register_blueprint(routes.api_blueprint(gateway))
     app.register_blueprint(health.blueprint(gateway))
@@ -96,6 +99,10 @@ def create_app(settings: Settings, exposure: Exposure | None = None) -> App:
     @app.before_serving
     async def open_database() -> None:
         await database.open()
+        try:
+            await gateway.authenticator.start()
+        except JwksError as error:  # served on: keys are fetched again for the next token
+            log.error("%s; tokens are refused until the keys can be fetched", error)
 
     @app.after_serving
     async def close_database() -> None:

@@ -158,10 +158,11 @@ def _check_port(host: str, port: int) -> None:
 def _app(settings: Settings) -> App:
     """The app, or one line on stderr for a bad file or configuration."""
     from sqlapi.app import create_app
+    from sqlapi.auth.jwks import JwksError
 
     try:
         return create_app(settings, _load(settings))
-    except ConfigError as error:
+    except (ConfigError, JwksError) as error:
         fail(str(error))
 
 
@@ -172,6 +173,43 @@ def hash_key_command(key: str) -> None:
     if len(key) < 16:
         fail("use a long random key (16 characters at least), e.g. from `openssl rand -hex 32`")
     click.echo(hash_key(key))
+
+
+@main.command("token")
+@click.option("--secret", help="The shared secret of [auth.jwt] (or give --config).")
+@CONFIG
+@click.option("--claims", default="{}", show_default=True, help="The claims, as a JSON object.")
+@click.option("--algorithm", type=click.Choice(["HS256", "HS384", "HS512"]), help="[HS256]")
+@click.option("--expires-in", default=3600, show_default=True, type=int, help="Seconds.")
+def token_command(
+    secret: str | None,
+    config: Path | None,
+    claims: str,
+    algorithm: str | None,
+    expires_in: int,
+) -> None:
+    """Print a signed JWT for LOCAL DEVELOPMENT and tests: production tokens come from
+    your identity provider. The secret is --secret or [auth.jwt] secret of --config."""
+    from sqlapi.auth.tokens import mint_token
+
+    if config is not None:
+        jwt = _settings(config, database=sample_database()).auth.jwt
+        if jwt is None or jwt.secret is None:
+            fail(f"{config}: [auth.jwt] has no secret (tokens for a key set come from its issuer)")
+        secret = secret or jwt.secret
+        algorithm = algorithm or jwt.algorithms[0]
+    if secret is None:
+        fail("give --secret, or --config with an [auth.jwt] secret")
+    try:
+        payload = json.loads(claims)
+    except ValueError as error:
+        fail(f"--claims: not JSON: {error}")
+    if not isinstance(payload, dict):
+        fail('--claims: give a JSON object, e.g. \'{"sub": "1", "role": "member"}\'')
+    try:
+        click.echo(mint_token(secret, payload, algorithm or "HS256", expires_in))
+    except ValueError as error:
+        fail(str(error))
 
 
 @main.command()

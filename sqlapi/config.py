@@ -10,7 +10,9 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sqlapi.auth.tokens import JwtSettings, check_claim_path
 
 SETTINGS_ENV = "SQLAPI_SETTINGS"
 
@@ -40,6 +42,39 @@ class _Strict(BaseModel):
 class TableRules(_Strict):
     hidden_columns: tuple[str, ...] = ()
     columns_allow: tuple[str, ...] | None = None
+    # column -> the claim (a dotted path) its value must equal: a row is visible only to a
+    # caller whose token carries it (docs/auth.md). Needs [auth.jwt].
+    row_filter: dict[str, str] = {}
+
+    @field_validator("row_filter")
+    @classmethod
+    def _claim_paths(cls, row_filter: dict[str, str]) -> dict[str, str]:
+        for column, path in row_filter.items():
+            check_claim_path(path, f"row_filter.{column}")
+        return row_filter
+
+
+class Role(_Strict):
+    tables: tuple[str, ...] | None = None  # None: every exposed table
+
+
+class AuthSettings(_Strict):
+    """`[auth]`: JSON Web Tokens beside (or instead of) API keys, and the roles they name."""
+
+    jwt: JwtSettings | None = None
+    roles: dict[str, Role] = {}
+
+    @model_validator(mode="after")
+    def _anonymous_role_declared(self) -> AuthSettings:
+        anonymous = self.jwt.anonymous_role if self.jwt is not None else None
+        if anonymous is not None and anonymous not in self.roles:
+            raise ValueError(
+                f"jwt.anonymous_role: declare the role it names, e.g. [auth.roles.{anonymous}] "
+                "tables = [...] (the tables a request without a token may read)"
+            )
+        if self.roles and self.jwt is None:
+            raise ValueError("roles: roles come from tokens; configure [auth.jwt]")
+        return self
 
 
 class ApiKey(_Strict):
@@ -88,6 +123,7 @@ class Settings(BaseModel):
     tables_deny: tuple[str, ...] = ()
     tables: dict[str, TableRules] = {}
     api_keys: tuple[ApiKey, ...] = ()
+    auth: AuthSettings = AuthSettings()
     queries: dict[str, NamedQuery] = {}
 
     @model_validator(mode="after")
@@ -96,7 +132,19 @@ class Settings(BaseModel):
             raise ValueError(
                 f"default_limit ({self.default_limit}) exceeds max_limit ({self.max_limit})"
             )
+        filtered = [name for name, rules in self.tables.items() if rules.row_filter]
+        if filtered and self.auth.jwt is None:
+            raise ValueError(
+                f"tables.{filtered[0]}.row_filter: row filters compare columns with the "
+                "claims of a verified token; configure [auth.jwt] (without it no one could "
+                "read a row)"
+            )
         return self
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether requests must say who they are (API keys or tokens are configured)."""
+        return bool(self.api_keys) or self.auth.jwt is not None
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlapi import readonly
+from sqlapi.auth.policies import NO_POLICIES, PolicyError, RowPolicies, row_policies
 from sqlapi.bytecode import read_policy
 from sqlapi.clientsql import ClientRules
 from sqlapi.config import ConfigError, Settings
 from sqlapi.introspect import introspect
-from sqlapi.query import build_probe_query
+from sqlapi.query import build_probe_query, claim_parameters
 from sqlapi.readonly import Authorizer, FileVersion, Limits
 from sqlapi.schema import Column, ForeignKey, Reference, Schema, Table, fold
 
@@ -34,6 +35,7 @@ class Exposure:
     authorizer: Authorizer
     client_rules: ClientRules  # what clients' SQL (/api/sql) may do
     query_columns: Mapping[str, list[str]]
+    row_policies: RowPolicies = NO_POLICIES
 
 
 class RestrictionError(ValueError):
@@ -197,11 +199,17 @@ def expose(settings: Settings, *, strict: bool = True) -> Exposure:
         full = introspect(conn)
         try:
             schema = restrict(full, restrictions(settings), strict=strict)
-        except RestrictionError as error:
+            policies = row_policies(
+                {name: rules.row_filter for name, rules in settings.tables.items()},
+                schema,
+                strict=strict,
+            )
+        except (RestrictionError, PolicyError) as error:
             raise ConfigError(str(error)) from error
-        policy = read_policy(conn, full, schema)
-    hidden = hidden_from(full, schema)
-    authorizer = readonly.make_authorizer(*hidden)
+        public = _without(schema, _escaping_policies(conn, schema, policies.tables))
+        policy = read_policy(conn, full, _without(public, policies.tables))
+    authorizer = readonly.make_authorizer(*hidden_from(full, schema))
+    denied, hidden = hidden_from(full, public)
     widest = max((len(t.columns) for t in full.tables), default=0)
     client_limits = dataclasses.replace(
         sqlite_limits(settings),
@@ -209,16 +217,44 @@ def expose(settings: Settings, *, strict: bool = True) -> Exposure:
         columns=max(CLIENT_COLUMNS, widest),  # the file's own tables must still parse
     )
     return Exposure(
-        schema=schema,
+        schema=public,
         read_from=version,
         authorizer=authorizer,
         client_rules=ClientRules(
             policy,
-            readonly.make_authorizer(*hidden, hidden_read=sqlite3.SQLITE_DENY),
+            readonly.make_authorizer(
+                denied | policies.tables, hidden, hidden_read=sqlite3.SQLITE_DENY
+            ),
             client_limits,
         ),
         query_columns=check_queries(settings, authorizer, strict),
+        row_policies=policies,
     )
+
+
+def _without(schema: Schema, names: frozenset[str]) -> Schema:
+    if not names:
+        return schema
+    kept = tuple(t for t in schema.tables if fold(t.name) not in names)
+    return Schema(tables=kept, sqlite_version=schema.sqlite_version)
+
+
+def _escaping_policies(
+    conn: sqlite3.Connection, schema: Schema, filtered: frozenset[str]
+) -> frozenset[str]:
+    """The tables through which a filtered table's rows would escape its filter, withheld
+    from callers: its full-text index (a copy of its text; its own `_search` still works)
+    and every view that reads it, however deeply (SQLite names the view for each read)."""
+    if not filtered:
+        return frozenset()
+    escaping = {
+        fold(t.fts.table)
+        for t in schema.tables
+        if fold(t.name) in filtered and t.fts is not None and t.fts.key is not None
+    }
+    escaping |= readonly.views_reading(conn, [t.name for t in schema.tables if t.kind == "view"],
+                                       filtered)  # fmt: skip
+    return frozenset(escaping)
 
 
 def sqlite_limits(settings: Settings) -> Limits:
@@ -240,9 +276,10 @@ def check_queries(
     settings: Settings, authorizer: Authorizer, strict: bool = True
 ) -> dict[str, list[str]]:
     """Every configured query prepares, under the same rules as requests; its columns."""
-    probes = {
-        name: (build_probe_query(q.sql), tuple(q.params)) for name, q in settings.queries.items()
-    }
+    probes = {}
+    for name, query in settings.queries.items():
+        sql, claims = claim_parameters(query.sql)
+        probes[name] = (build_probe_query(sql), (*query.params, *claims))
     try:
         return readonly.probe_queries(
             settings.database, settings.immutable, authorizer, probes, strict

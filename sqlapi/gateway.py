@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlapi.admission import Admission
+from sqlapi.auth.authenticator import Authenticator
 from sqlapi.auth.caller import Caller
 from sqlapi.config import Settings
 from sqlapi.db import Database
@@ -54,6 +55,7 @@ class Gateway:
     limits: RequestLimits
     subscribers: Subscribers
     admission: Admission
+    authenticator: Authenticator
 
     @property
     def schema(self) -> Schema:
@@ -71,7 +73,7 @@ class Gateway:
                 problem_type="unknown-table",
             )
         if not caller.may_read(table):
-            raise forbidden(f"This key may not read {table.name!r}.")
+            raise forbidden(f"This caller may not read {table.name!r}.")
         return table
 
     def context(self, caller: Caller) -> RequestContext:
@@ -80,9 +82,10 @@ class Gateway:
 
         def readable(table: Table) -> None:
             if not caller.may_read(table):
-                raise forbidden(f"This key may not read {table.name!r}.")
+                raise forbidden(f"This caller may not read {table.name!r}.")
 
-        return RequestContext(self.schema, self.limits, readable)
+        scope = self.exposure.row_policies.scope(caller.claims)
+        return RequestContext(self.schema, self.limits, readable, scope)
 
     def tables(self, caller: Caller) -> tuple[Table, ...]:
         """The tables `caller` may see."""
@@ -116,4 +119,4 @@ class Gateway:
     @staticmethod
     def require_unscoped(caller: Caller, what: str) -> None:
         if caller.scoped:
-            raise forbidden(f"{what} needs a key that is not limited to some tables.")
+            raise forbidden(f"{what} needs a caller that is not limited to some tables.")

@@ -25,7 +25,7 @@ from sqlapi.keys import (
     split_row_key,
     tilde_decode,
 )
-from sqlapi.query import Condition, RowsRequest, SortKey, cursor_scope, ordering
+from sqlapi.query import EVERY_ROW, Condition, RowsRequest, Scope, SortKey, cursor_scope, ordering
 from sqlapi.relations import (
     DEFAULT_EMBED_LIMIT,
     MAX_EMBED_LIMIT,
@@ -76,6 +76,7 @@ class RequestContext:
     schema: Schema
     limits: RequestLimits
     readable: Readable = _anything
+    scope: Scope = EVERY_ROW  # the rows the caller may read (row policies)
 
     def filters(self) -> FilterContext:
         return FilterContext(
@@ -376,6 +377,7 @@ def parse_rows(
     request = RowsRequest(
         table=table,
         select=tuple(select),
+        scope=context.scope,
         filters=tuple(filters),
         sort=tuple(sort),
         limit=limit,

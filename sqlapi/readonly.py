@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlapi.introspect import READ_PRAGMAS, introspect
+from sqlapi.query import build_read_probe
 from sqlapi.schema import Schema, fold
 
 log = logging.getLogger("sqlapi")
@@ -165,6 +166,37 @@ def introspection(path: Path, immutable: bool) -> Iterator[tuple[sqlite3.Connect
         yield conn, FileVersion(identity, version)
     finally:
         conn.close()
+
+
+def views_reading(
+    conn: sqlite3.Connection, views: Sequence[str], tables: frozenset[str]
+) -> set[str]:
+    """The folded names of the `views` that read any of `tables` (folded), as SQLite's
+    authorizer reports it while each view's SELECT is compiled."""
+    found: set[str] = set()
+    reads: set[str] = set()
+
+    def record(
+        action: int, arg1: str | None, arg2: str | None, db: str | None, source: str | None
+    ) -> int:
+        if action == _SQLITE_READ and source is not None:
+            reads.add(fold(arg1 or ""))
+        return INTROSPECTION(action, arg1, arg2, db, source)
+
+    conn.set_authorizer(record)
+    try:
+        for view in views:
+            reads.clear()
+            try:
+                conn.execute(build_read_probe(view)).fetchall()
+            except sqlite3.Error:
+                found.add(fold(view))  # unreadable anyway: withholding it costs nothing
+                continue
+            if reads & tables:
+                found.add(fold(view))
+    finally:
+        conn.set_authorizer(INTROSPECTION)
+    return found
 
 
 def read_schema(path: Path, immutable: bool) -> tuple[Schema, FileVersion]:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from sqlapi.introspect import introspect
 from sqlapi.keys import Cursor
 from sqlapi.query import (
+    EVERY_ROW,
     Filter,
     RowsRequest,
     SortKey,
@@ -86,6 +87,7 @@ def test_rows_query_quotes_names_and_binds_every_value() -> None:
     request = RowsRequest(
         table=table,
         select=(title,),
+        scope=EVERY_ROW,
         filters=(Filter(title, "contains", "%"), Filter(year, "gte", 1990)),
         sort=(SortKey(year, descending=True),),
         limit=10,
@@ -103,7 +105,7 @@ def test_next_page_query_uses_the_key_not_offset() -> None:
     conn = _books()
     table = introspect(conn).tables[0]
     query = build_rows_query(
-        RowsRequest(table=table, select=table.columns, limit=1, after=Cursor(key=(1,)))
+        RowsRequest(table, table.columns, EVERY_ROW, limit=1, after=Cursor(key=(1,)))
     )
     assert "OFFSET ?" in query.sql and query.params[-1] == 0
     assert "`id` > ?" in query.sql

@@ -74,9 +74,7 @@ class JwtSettings(BaseModel):
     @field_validator("role_claim")
     @classmethod
     def _claim_path(cls, path: str) -> str:
-        if not path or "" in path.split("."):
-            raise ValueError("must be a claim name or a dotted path such as app_metadata.role")
-        return path
+        return check_claim_path(path, "role_claim")
 
     @model_validator(mode="after")
     def _one_key_source(self) -> JwtSettings:
@@ -101,6 +99,13 @@ class JwtSettings(BaseModel):
         if self.secret is not None:
             _check_secret(self.secret, self.algorithms, "secret")
         return self
+
+
+def check_claim_path(path: str, where: str) -> str:
+    """A claim name or a dotted path into nested claims (`app_metadata.role`)."""
+    if not path or "" in path.split("."):
+        raise ValueError(f"{where}: name a claim, or a dotted path such as app_metadata.role")
+    return path
 
 
 def _check_secret(secret: str, algorithms: tuple[str, ...], what: str) -> None:
@@ -308,6 +313,15 @@ def claim_value(claims: Claims, path: str) -> object:
             return MISSING
         value = value[part]
     return value
+
+
+def claim_scalar(claims: Claims | None, path: str) -> str | int | float | None:
+    """A claim as a named query binds it: a string or a number; anything else (absent, a
+    boolean, a list, an object, no token) is NULL, which equals nothing."""
+    value = MISSING if claims is None else claim_value(claims, path)
+    if isinstance(value, str | float) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    return None
 
 
 def role_of(claims: Claims, role_claim: str) -> str | None:

@@ -15,6 +15,7 @@ from quart_schema import QuartSchema
 from quart_schema.openapi import OpenAPIProvider
 from werkzeug.routing import Rule
 
+from sqlapi.config import Settings
 from sqlapi.encoding import dumps
 from sqlapi.exposure import Exposure
 from sqlapi.gateway import Gateway
@@ -38,6 +39,30 @@ BEARER = {
     "scheme": "bearer",
     "description": "An API key from the server's configuration: `Authorization: Bearer <key>`.",
 }
+BEARER_JWT = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "A JSON Web Token from the identity provider: `Authorization: Bearer "
+    "<token>`. Its role decides the tables, its claims the rows of tables with a row filter.",
+}
+
+
+def security(settings: Settings) -> tuple[dict[str, Json], list[dict[str, list[str]]]]:
+    """The security schemes, and the alternatives an API request may satisfy (an empty one
+    when a request without credentials is answered: no configuration, or an anonymous
+    role)."""
+    schemes: dict[str, Json] = {}
+    if settings.api_keys:
+        schemes["bearer"] = BEARER
+    jwt = settings.auth.jwt
+    if jwt is not None:
+        schemes["bearerAuth"] = BEARER_JWT
+    anonymous = jwt is not None and jwt.anonymous_role is not None
+    alternatives: list[dict[str, list[str]]] = [{name: []} for name in schemes]
+    if anonymous:
+        alternatives.append({})
+    return schemes, alternatives
 
 
 @dataclass
@@ -143,7 +168,8 @@ class SqlapiOpenAPIProvider(OpenAPIProvider):
     def _make(self, exposure: Exposure) -> Built:
         document = super().schema()
         settings = self.gateway.settings
-        keyed = bool(settings.api_keys)
+        schemes, alternatives = security(settings)
+        keyed = bool(schemes)
         errors = API_ERRORS if keyed else PUBLIC_ERRORS
         self._finish_generic(document, exposure, errors, keyed)
         tables = TableDocument(exposure.schema, self.gateway.limits, errors)
@@ -156,8 +182,8 @@ class SqlapiOpenAPIProvider(OpenAPIProvider):
         components["parameters"] = {**shared_parameters(self.gateway.limits), **parts.parameters}
         components["responses"] = shared_responses()
         if keyed:
-            components["securitySchemes"] = {"bearer": BEARER}
-            document["security"] = [{"bearer": []}]
+            components["securitySchemes"] = schemes
+            document["security"] = alternatives
         encoded = dumps(document)
         return Built(exposure, document, encoded, _etag(encoded), parts.owners)
 

@@ -5,8 +5,10 @@ The only package where SQL text is written; its modules build from the pieces in
 from __future__ import annotations
 
 from sqlapi.query.clauses import (
+    EVERY_ROW,
     Query,
     RowsQuery,
+    Scope,
     SortKey,
     after_clause,
     cursor_scope,
@@ -38,13 +40,15 @@ from sqlapi.query.statements import (
     build_named_query,
     build_open_probes,
     build_probe_query,
+    build_read_probe,
+    claim_parameters,
 )
 
 __all__ = [
-    "ARRAY_OPERATORS", "EPONYMOUS_TABLES", "OPERATORS", "PATTERN_OPERATORS", "BoolGroup",
-    "Condition", "Filter", "Operator", "Query", "RelatedFilter",
-    "RowsQuery", "RowsRequest", "SortKey", "after_clause", "build_column_probe",
+    "ARRAY_OPERATORS", "EPONYMOUS_TABLES", "EVERY_ROW", "OPERATORS", "PATTERN_OPERATORS",
+    "BoolGroup", "Condition", "Filter", "Operator", "Query", "RelatedFilter", "RowsQuery",
+    "RowsRequest", "Scope", "SortKey", "after_clause", "build_column_probe",
     "build_count_query", "build_named_query", "build_open_probes", "build_probe_query",
-    "build_row_query", "build_rows_query", "build_values_query", "cursor_scope", "ordering",
-    "quote", "split_page", "values_scope",
+    "build_read_probe", "build_row_query", "build_rows_query", "build_values_query",
+    "claim_parameters", "cursor_scope", "ordering", "quote", "split_page", "values_scope",
 ]  # fmt: skip

@@ -102,11 +102,10 @@ def build_aggregate_query(request: AggregateRequest) -> RowsQuery:
     keys = [_key(k) for k in request.keys]
     selected = [f"{sql} AS {quote(k.name)}" for (sql, _), k in zip(keys, request.keys, strict=True)]
     selected += [f"{_output(a)} AS {quote(a.name)}" for a in request.outputs]
+    source = request.rows.scope.source(request.rows.table)
     where = where_of(request.rows)
     grouping = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
-    inner = (
-        f"SELECT {', '.join(selected)} FROM {quote(request.rows.table.name)}{where.sql()}{grouping}"
-    )
+    inner = f"SELECT {', '.join(selected)} FROM {source.sql}{where.sql()}{grouping}"
     outer = Where()
     names = [quote(o.term.name) for o in request.order]
     if request.after is not None and request.after.key is not None:
@@ -118,7 +117,8 @@ def build_aggregate_query(request: AggregateRequest) -> RowsQuery:
     )
     fetch = None if request.limit is None else request.limit + 1
     sql = f"SELECT * FROM ({inner}){outer.sql()}" + (f" ORDER BY {order}" if order else "")
-    params = [v for _, values in keys for v in values] + list(where.params) + outer.params
+    params = [v for _, values in keys for v in values]
+    params += [*source.params, *where.params, *outer.params]
     if fetch is not None:
         sql += " LIMIT ?"
         params.append(fetch)

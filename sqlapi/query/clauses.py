@@ -7,11 +7,11 @@ Identifiers come only from introspected `Table`/`Column` objects and are quoted 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlapi.keys import Value
-from sqlapi.schema import Column, Table
+from sqlapi.schema import Column, Table, fold
 
 
 def quote(name: str) -> str:
@@ -52,6 +52,35 @@ class RowsQuery(Query):
     def keys(self, rows: Sequence[Sequence[Value]]) -> list[tuple[Value, ...]]:
         """The table's key of each row (relations are fetched by it)."""
         return [tuple(row[i] for i in self.row_key) for row in rows]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The rows a caller may read. A table with a row policy has a condition over its own
+    columns (bound values); every FROM and JOIN of a built statement names its table
+    through `source`, so no statement reads such a table without its condition — pages,
+    counts, values, aggregates, relations and the tables behind related filters alike."""
+
+    conditions: Mapping[str, Query] = field(default_factory=dict)  # folded table name ->
+
+    def source(self, table: Table, alias: str | None = None) -> Query:
+        """`table` as a FROM item: its name, or only its visible rows under the same name
+        (a subquery SQLite flattens into the statement, so indexes serve both)."""
+        name = quote(table.name)
+        condition = self.conditions.get(fold(table.name))
+        if condition is None:
+            return Query(name if alias is None else f"{name} AS {alias}")
+        columns = [quote(c.name) for c in table.columns]
+        if table.fts is not None and table.fts.key is not None:
+            columns.append(quote(table.fts.key))  # search matches on it (search_clause)
+        return Query(
+            f"(SELECT {', '.join(dict.fromkeys(columns))} FROM {name} WHERE {condition.sql})"
+            f" AS {alias or name}",
+            condition.params,
+        )
+
+
+EVERY_ROW = Scope()  # no row policies: for statements no caller shapes (probes, startup)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlapi.keys import Value
-from sqlapi.query.clauses import quote
+from sqlapi.query.clauses import Scope, quote
 from sqlapi.schema import Column, Table
 
 Operator = Literal[
@@ -130,16 +130,21 @@ def _columns(prefix: str, columns: tuple[Column, ...]) -> str:
     return listed if len(columns) == 1 else f"({listed})"
 
 
-def condition_sql(condition: Condition) -> Sql:
+def condition_sql(condition: Condition, scope: Scope) -> Sql:
+    """A condition over a table's own columns; a related filter reads its target's rows
+    within `scope`."""
     if isinstance(condition, Filter):
         return _filter_sql(condition)
     if isinstance(condition, RelatedFilter):
-        inner, params = condition_sql(condition.condition)
+        inner, params = condition_sql(condition.condition, scope)
         local = _columns("", condition.local)
         remote = ", ".join(quote(c.name) for c in condition.remote)
-        target = quote(condition.target.name)
-        return f"{local} IN (SELECT {remote} FROM {target} WHERE {inner})", params
-    parts = [condition_sql(m) for m in condition.members]
+        target = scope.source(condition.target)
+        return (
+            f"{local} IN (SELECT {remote} FROM {target.sql} WHERE {inner})",
+            (*target.params, *params),
+        )
+    parts = [condition_sql(m, scope) for m in condition.members]
     joiner = " AND " if condition.kind == "and" else " OR "
     sql = joiner.join(f"({part})" for part, _ in parts)
     return f"({sql})", tuple(v for _, values in parts for v in values)

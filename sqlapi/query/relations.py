@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlapi.keys import Value
-from sqlapi.query.clauses import Query, quote
+from sqlapi.query.clauses import Query, Scope, quote
 from sqlapi.relations import Embedding, Link
 from sqlapi.schema import Column
 
@@ -40,27 +40,30 @@ def _keys_in(alias: str, columns: Sequence[Column], keys: Sequence[tuple[Value, 
                  tuple(v for k in keys for v in k))  # fmt: skip
 
 
-def build_expansion_query(link: Link, keys: Sequence[tuple[Value, ...]]) -> Query:
+def build_expansion_query(link: Link, keys: Sequence[tuple[Value, ...]], scope: Scope) -> Query:
     """Rows (page key..., selected target columns...) of the rows the page's keys refer
-    to; a key that is NULL or refers to nothing has no row."""
+    to; a key that is NULL, refers to nothing or to a row outside `scope` has no row."""
     table, target, pk = link.table, link.target, link.table.key_columns
     on = " AND ".join(
         f"t.{quote(r.name)} = p.{quote(c.name)}"
         for c, r in zip(link.local, link.remote, strict=True)
     )
     where = _keys_in("p", pk, keys)
+    page, referred = scope.source(table, "p"), scope.source(target, "t")
     return Query(
-        f"SELECT {_listed('p', pk)}, {_listed('t', link.select)} FROM {quote(table.name)} AS p "
-        f"JOIN {quote(target.name)} AS t ON {on} WHERE {where.sql}",
-        where.params,
+        f"SELECT {_listed('p', pk)}, {_listed('t', link.select)} FROM {page.sql} "
+        f"JOIN {referred.sql} ON {on} WHERE {where.sql}",
+        (*page.params, *referred.params, *where.params),
         inline=True,  # by key, both sides: bounded by the page
     )
 
 
-def build_embedding_query(embedding: Embedding, keys: Sequence[tuple[Value, ...]]) -> Query:
+def build_embedding_query(
+    embedding: Embedding, keys: Sequence[tuple[Value, ...]], scope: Scope
+) -> Query:
     """Rows (page key..., referenced columns..., selected child columns..., child key...)
-    of at most `limit + 1` child rows per page row, in the child's key order (the extra
-    row says whether the list goes on)."""
+    of at most `limit + 1` child rows per page row within `scope`, in the child's key
+    order (the extra row says whether the list goes on)."""
     link = embedding.link
     table, child, pk, ck = link.table, link.target, link.table.key_columns, link.target.key_columns
     same = " AND ".join(
@@ -68,15 +71,18 @@ def build_embedding_query(embedding: Embedding, keys: Sequence[tuple[Value, ...]
         for c, r in zip(link.local, link.remote, strict=True)
     )
     order = _listed("c2", ck)
-    per_parent = (
-        f"SELECT {order} FROM {quote(child.name)} AS c2 WHERE {same} ORDER BY {order} LIMIT ?"
+    page, children, candidates = (
+        scope.source(table, "p"),
+        scope.source(child, "c"),
+        scope.source(child, "c2"),
     )
+    per_parent = f"SELECT {order} FROM {candidates.sql} WHERE {same} ORDER BY {order} LIMIT ?"
     where = _keys_in("p", pk, keys)
     return Query(
         f"SELECT {_listed('p', pk)}, {_listed('p', link.local)}, {_listed('c', link.select)}, "
-        f"{_listed('c', ck)} FROM {quote(table.name)} AS p JOIN {quote(child.name)} AS c "
+        f"{_listed('c', ck)} FROM {page.sql} JOIN {children.sql} "
         f"ON {_tuple('c', ck)} IN ({per_parent}) WHERE {where.sql} "
         f"ORDER BY {_listed('p', pk)}, {_listed('c', ck)}",
-        (embedding.limit + 1, *where.params),
+        (*page.params, *children.params, *candidates.params, embedding.limit + 1, *where.params),
         inline=True,  # each parent's list is an index seek that stops at limit + 1
     )

@@ -10,6 +10,7 @@ from sqlapi.keys import Cursor, Value
 from sqlapi.query.clauses import (
     Query,
     RowsQuery,
+    Scope,
     SortKey,
     Where,
     after_clause,
@@ -28,6 +29,7 @@ class RowsRequest:
 
     table: Table
     select: tuple[Column, ...]
+    scope: Scope  # the rows the caller may read, of this table and of related ones
     filters: tuple[Condition, ...] = ()
     sort: tuple[SortKey, ...] = ()
     limit: int | None = 100  # None: every matching row (exports)
@@ -42,7 +44,7 @@ def where_of(request: RowsRequest) -> Where:
     """The rows' filters and search, as a WHERE clause."""
     where = Where()
     for condition in request.filters:
-        where.add(*condition_sql(condition))
+        where.add(*condition_sql(condition, request.scope))
     if request.search is not None:
         search_clause(where, request.table, request.search)
     return where
@@ -88,6 +90,7 @@ def build_rows_query(request: RowsRequest) -> RowsQuery:
     related = bool(request.expand or request.embed)
     if related:  # relations are fetched by the rows' keys
         columns += [c for c in table.key_columns if c not in columns]
+    source = request.scope.source(table)
     where = where_of(request)
     offset = request.offset
     if request.after is not None and request.after.key is not None:
@@ -99,12 +102,12 @@ def build_rows_query(request: RowsRequest) -> RowsQuery:
     fetch = None if request.limit is None else request.limit + 1
     limit_sql, limit_params = _limit(fetch, offset)
     sql = (
-        f"SELECT {', '.join(quote(c.name) for c in columns)} FROM {quote(table.name)}"
+        f"SELECT {', '.join(quote(c.name) for c in columns)} FROM {source.sql}"
         f"{where.sql()}{_order_by(order)}{limit_sql}"
     )
     return RowsQuery(
         sql=sql,
-        params=(*where.params, *limit_params),
+        params=(*source.params, *where.params, *limit_params),
         inline=_cheap(request),
         width=len(request.select),
         key_positions=tuple(columns.index(k.column) for k in order) if keyset else (),
@@ -115,20 +118,21 @@ def build_rows_query(request: RowsRequest) -> RowsQuery:
 
 
 def build_count_query(request: RowsRequest) -> Query:
+    source = request.scope.source(request.table)
     where = where_of(request)
-    return Query(
-        f"SELECT count(*) FROM {quote(request.table.name)}{where.sql()}", tuple(where.params)
-    )
+    return Query(f"SELECT count(*) FROM {source.sql}{where.sql()}", (*source.params, *where.params))
 
 
-def build_row_query(table: Table, key: Sequence[Value]) -> Query:
-    """One row by its key values, in `table.key_columns` order."""
+def build_row_query(table: Table, key: Sequence[Value], scope: Scope) -> Query:
+    """One row by its key values, in `table.key_columns` order (none if the caller may
+    not read it)."""
+    source = scope.source(table)
     where = Where()
     for column, value in zip(table.key_columns, key, strict=True):
         where.add(f"{quote(column.name)} = ?", (value,))
     select = ", ".join(quote(c.name) for c in table.columns)
-    sql = f"SELECT {select} FROM {quote(table.name)}{where.sql()}"
-    return Query(sql, tuple(where.params), inline=_real_table(table))
+    sql = f"SELECT {select} FROM {source.sql}{where.sql()}"
+    return Query(sql, (*source.params, *where.params), inline=_real_table(table))
 
 
 def values_scope(table: Table, column: Column) -> tuple[str, int]:
@@ -139,6 +143,7 @@ def values_scope(table: Table, column: Column) -> tuple[str, int]:
 def build_values_query(request: RowsRequest, column: Column) -> RowsQuery:
     """Distinct values of `column` with counts, most frequent first, keyset-paged on
     (count, value); the filters and search of `request` apply. Rows are (value, count)."""
+    source = request.scope.source(request.table)
     where = where_of(request)
     name = quote(column.name)
     having = Where()
@@ -149,10 +154,10 @@ def build_values_query(request: RowsRequest, column: Column) -> RowsQuery:
     fetch = None if request.limit is None else request.limit + 1
     limit_sql, limit_params = _limit(fetch, 0)
     sql = (
-        f"SELECT {name}, count(*) FROM {quote(request.table.name)}{where.sql()} "
+        f"SELECT {name}, count(*) FROM {source.sql}{where.sql()} "
         f"GROUP BY {name}{having.sql('HAVING')} ORDER BY count(*) DESC, {name}{limit_sql}"
     )
-    params = (*where.params, *having.params, *limit_params)
+    params = (*source.params, *where.params, *having.params, *limit_params)
     return RowsQuery(sql, params, width=2, key_positions=(1, 0), keyset=True, fetch=fetch)
 
 

@@ -3,10 +3,38 @@ that tell what a statement or a table compiles to."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import re
+from collections.abc import Mapping, Sequence
 
 from sqlapi.keys import Value
 from sqlapi.query.clauses import quote
+
+# What SQLite reads as one token a claim parameter cannot hide in: a string, a quoted
+# name, a comment. Anything else is scanned for `:claims.a.b`.
+_OPAQUE = re.compile(
+    r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]|--[^\n]*|/\*.*?(?:\*/|$)""", re.S
+)
+_CLAIM = re.compile(r"(?<![\w:])[:@$]claims\.([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
+CLAIM_PREFIX = "__sqlapi_claim_"
+
+
+@functools.lru_cache(maxsize=256)
+def claim_parameters(sql: str) -> tuple[str, Mapping[str, str]]:
+    """A named query's SQL with each `:claims.NAME` (SQLite has no dotted parameter names)
+    as a parameter of its own, and which claim path each one binds."""
+    names: dict[str, str] = {}  # claim path -> its parameter
+
+    def rename(match: re.Match[str]) -> str:
+        return ":" + names.setdefault(match[1], f"{CLAIM_PREFIX}{len(names)}")
+
+    parts, position = [], 0
+    for opaque in _OPAQUE.finditer(sql):
+        parts.append(_CLAIM.sub(rename, sql[position : opaque.start()]))
+        parts.append(opaque[0])
+        position = opaque.end()
+    parts.append(_CLAIM.sub(rename, sql[position:]))
+    return "".join(parts), {parameter: path for path, parameter in names.items()}
 
 
 def build_named_query(sql: str, fetch: int, offset: int) -> tuple[str, dict[str, Value]]:
@@ -31,8 +59,13 @@ def build_column_probe(table: str, column: str) -> str:
 EPONYMOUS_TABLES = ("json_each('[]')", "json_tree('[]')")  # harmless virtual tables
 
 
+def build_read_probe(table: str) -> str:
+    """A program that reads every column of a table or view (compiling it is enough)."""
+    return f"EXPLAIN SELECT * FROM main.{quote(table)}"
+
+
 def build_open_probes(virtual_tables: Sequence[str]) -> list[str]:
     """Programs that open each of these virtual tables and SQLite's harmless eponymous
     ones (`bytecode.calibration`)."""
-    sources = [f"main.{quote(name)}" for name in virtual_tables]
-    return [f"EXPLAIN SELECT * FROM {source}" for source in [*sources, *EPONYMOUS_TABLES]]
+    tables = [build_read_probe(name) for name in virtual_tables]
+    return tables + [f"EXPLAIN SELECT * FROM {source}" for source in EPONYMOUS_TABLES]

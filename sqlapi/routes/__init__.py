@@ -18,7 +18,6 @@ from quart import Blueprint, Response, g, request
 from quart_cors import cors
 from werkzeug.datastructures import Headers
 
-from sqlapi.auth.apikeys import key_caller
 from sqlapi.auth.caller import ANYONE, Caller
 from sqlapi.encoding import dumps
 from sqlapi.gateway import Gateway
@@ -83,7 +82,7 @@ def api_blueprint(gateway: Gateway) -> Blueprint:
     api = Blueprint("api", __name__, url_prefix="/api")
     for child in (discovery, rows, columns, aggregate, events, queries, sql):
         api.register_blueprint(child.blueprint(gateway))
-    keys = settings.api_keys
+    authenticator = gateway.authenticator
     admission = gateway.admission
 
     @api.before_request
@@ -103,8 +102,8 @@ def api_blueprint(gateway: Gateway) -> Blueprint:
 
     @api.before_request
     async def authenticate() -> None:
-        if keys and request.method != "OPTIONS":
-            g.caller = key_caller(header(request.headers, "Authorization"), keys)
+        if request.method != "OPTIONS":
+            g.caller = await authenticator.caller(header(request.headers, "Authorization"))
 
     @api.before_request
     async def authorize() -> None:

@@ -18,7 +18,7 @@ from quart.wrappers.response import DataBody
 from sqlapi.gateway import Gateway
 from sqlapi.routes import caller, header
 
-IMMUTABLE = "public, max-age=31536000, immutable"
+IMMUTABLE = "max-age=31536000, immutable"
 
 
 def request_etag(stamp: str, req: Request, identity: str) -> str:
@@ -43,7 +43,15 @@ def not_modified_answer(etag: str, cache_control: str) -> Response:
 
 
 def install(api: Blueprint, gateway: Gateway, view_of: Callable[[str | None], object]) -> None:
-    cache_control = IMMUTABLE if gateway.settings.immutable else "no-cache"
+    # Answers to callers who say who they are may differ per caller: only their own
+    # browser may keep them, and a cache in between must tell them apart.
+    private = gateway.settings.authenticated
+    cache_control = (
+        ("private, " if private else "public, ") + IMMUTABLE
+        if gateway.settings.immutable
+        else "no-cache"
+    )
+    varies = "Accept, Authorization" if private else "Accept"
 
     @api.before_request
     async def not_modified() -> Response | None:
@@ -76,8 +84,5 @@ def install(api: Blueprint, gateway: Gateway, view_of: Callable[[str | None], ob
         if not header(headers, "Cache-Control"):
             headers.add("Cache-Control", cache_control)
         vary = header(headers, "Vary")  # CORS may have put Origin there
-        if not vary:
-            headers.add("Vary", "Accept")
-        elif "accept" not in vary.lower():
-            headers["Vary"] = f"{vary}, Accept"
+        headers["Vary"] = f"{vary}, {varies}" if vary else varies
         return response

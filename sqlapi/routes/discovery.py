@@ -55,8 +55,11 @@ def blueprint(gateway: Gateway) -> Blueprint:
         """One table or view in detail
 
         Columns, keys, indexes, full-text index and the exact row count."""
-        found = gateway.table(table_name, caller())
-        query = build_count_query(RowsRequest(table=found, select=found.columns))
+        who = caller()
+        found = gateway.table(table_name, who)
+        query = build_count_query(
+            RowsRequest(table=found, select=found.columns, scope=gateway.context(who).scope)
+        )
         count = await gateway.db.count(query.sql, query.params)
         return respond(models.table_detail(found, count, table_url(found.name) + "/rows"))
 

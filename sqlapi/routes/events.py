@@ -69,9 +69,8 @@ def blueprint(gateway: Gateway) -> Blueprint:
         EventSource does on reconnect) to receive the rows after that id. Column filters and
         `_select` narrow the rows."""
         table = gateway.table(table_name, caller())
-        base, options = parse_rows(
-            table, request.args.items(multi=True), gateway.context(caller()), accept=EVENTS
-        )
+        context = gateway.context(caller())
+        base, options = parse_rows(table, request.args.items(multi=True), context, accept=EVENTS)
         key = integer_key(table)
         last_id = request.headers.get("Last-Event-ID")
         last = parse_int(last_id, "Last-Event-ID") if key is not None and last_id else None
@@ -80,7 +79,7 @@ def blueprint(gateway: Gateway) -> Blueprint:
         try:
             if key is not None and last is None:  # start from now: only rows added from here on
                 newest = build_rows_query(
-                    RowsRequest(table, (key,), sort=(SortKey(key, True),), limit=1)
+                    RowsRequest(table, (key,), context.scope, sort=(SortKey(key, True),), limit=1)
                 )
                 top = await db.fetch_one(newest.sql, newest.params)
                 last = top[0] if top else -(2**63)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, request
 
+from sqlapi.auth.tokens import claim_scalar
 from sqlapi.config import NamedQuery
 from sqlapi.encoding import shape_rows, unique_names, value_converter
 from sqlapi.errors import bad_request, not_found
 from sqlapi.gateway import Gateway
 from sqlapi.keys import Cursor, CursorError, decode_cursor, encode_cursor
 from sqlapi.params import NAMED_QUERY, group, parse_query_value, parse_statement_page
-from sqlapi.query import build_named_query
-from sqlapi.routes import documented_apart, next_links, respond, unscoped
+from sqlapi.query import build_named_query, claim_parameters
+from sqlapi.routes import caller, documented_apart, next_links, respond, unscoped
 
 
 def bind(query: NamedQuery, args: dict[str, list[str]]) -> dict[str, object]:
@@ -54,7 +55,9 @@ def blueprint(gateway: Gateway) -> Blueprint:
                 offset = decode_cursor(page.after, scope, 0).offset or 0
             except CursorError as error:
                 raise bad_request(f"_after: {error}") from error
-        sql, bounds = build_named_query(query.sql, page.limit + 1, offset)
+        body, claims = claim_parameters(query.sql)
+        bound |= {name: claim_scalar(caller().claims, path) for name, path in claims.items()}
+        sql, bounds = build_named_query(body, page.limit + 1, offset)
         names, rows = await gateway.db.fetch_columns(sql, {**bound, **bounds}, page.limit + 1)
         names = unique_names(names)
         convert = value_converter([], page.ints_as_strings)

@@ -48,7 +48,7 @@ async def related_members(
     at = {key: i for i, key in enumerate(keys)}
     width = len(request.table.key_columns)
     for link in request.expand:
-        query = build_expansion_query(link, keys)
+        query = build_expansion_query(link, keys, request.scope)
         found = {
             tuple(r[:width]): r[width:]
             for r in await db.fetch_all(query.sql, query.params, inline=query.inline)
@@ -62,7 +62,7 @@ async def related_members(
             )
     for embedding in request.embed:
         link = embedding.link
-        query = build_embedding_query(embedding, keys)
+        query = build_embedding_query(embedding, keys, request.scope)
         fetched = await db.fetch_all(query.sql, query.params, inline=query.inline)
         per_parent: dict[tuple[Value, ...], list[tuple[Value, ...]]] = {}
         for row in fetched:

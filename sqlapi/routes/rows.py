@@ -177,15 +177,16 @@ def blueprint(gateway: Gateway) -> Blueprint:
             )
         values = parse_row_key(table, key)
         asked, options = None, Options()
+        context = gateway.context(caller())
         if request.query_string:  # most ask for the row as it is: nothing to parse
             asked, options = parse_rows(
                 table,
                 request.args.items(multi=True),
-                gateway.context(caller()),
+                context,
                 accept=ONE_ROW,
                 filters_allowed=False,
             )
-        query = build_row_query(table, values)
+        query = build_row_query(table, values, context.scope)
         found = await gateway.db.fetch_one(query.sql, query.params, inline=query.inline)
         if found is None:
             raise not_found(
