@@ -39,9 +39,17 @@ def make_feed(path: Path, journal: str) -> Path:
 class EventReader:
     """A minimal EventSource: reads events off a real HTTP connection."""
 
-    def __init__(self, server: InProcess, path: str, last_event_id: str | None = None) -> None:
+    def __init__(
+        self,
+        server: InProcess,
+        path: str,
+        last_event_id: str | None = None,
+        authorization: str | None = None,
+    ) -> None:
         self.connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         headers = {"Accept": "text/event-stream"}
+        if authorization is not None:
+            headers["Authorization"] = authorization
         if last_event_id is not None:
             headers["Last-Event-ID"] = last_event_id
         self.connection.request("GET", path, headers=headers)

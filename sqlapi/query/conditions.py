@@ -4,6 +4,7 @@ schema and are quoted, values are bound."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,6 +26,7 @@ PATTERN_OPERATORS = frozenset({*_PATTERNS, "like", "glob"})
 ARRAY_OPERATORS = frozenset({"arraycontains", "arraynotcontains"})
 _WILDCARDS = {"glob": "*?[", "like": "%_"}
 Sql = tuple[str, tuple[Value, ...]]
+_PATH_KEY = re.compile(r"[A-Za-z0-9_]+")
 
 
 @dataclass(frozen=True)
@@ -76,21 +78,29 @@ def _prefix_only(op: str, pattern: str) -> bool:
 
 
 def json_path(path: tuple[str | int, ...]) -> str:
-    """`("a", 0, "b")` -> `$.a[0].b` (keys are `[A-Za-z0-9_]+`: nothing to quote)."""
+    """`("a", 0, "b")` -> `$.a[0].b`. Keys are `[A-Za-z0-9_]+` (the filter parser allows
+    no other): nothing to quote, and anything else is refused here too."""
+    for part in path:
+        if not isinstance(part, int) and not _PATH_KEY.fullmatch(part):
+            raise ValueError(f"not a JSON path key: {part!r}")
     return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
 
 
 def _filter_sql(f: Filter) -> Sql:
     column = quote(f.column.name)
-    operand, before = column, tuple[Value, ...]()
+    operand = column
     if f.path is not None:
-        operand, before = f"json_extract({column}, ?)", (json_path(f.path),)
+        # The path is structure, like a column name (keys are [A-Za-z0-9_]+, indexes are
+        # ints: nothing to escape), and is written as a literal: a test may name its
+        # operand twice (a guarded pattern, an array test), and each would need its own
+        # bound copy in the right place.
+        operand = f"json_extract({column}, '{json_path(f.path)}')"
     sql, params = _test(f, operand)
     if f.path is None and f.op not in ARRAY_OPERATORS:
         return sql, params
     # json_extract and json_each raise on malformed JSON, failing the whole query: only
     # valid JSON text is looked into (CASE: SQL gives AND no evaluation order).
-    return f"CASE WHEN json_valid({column}) THEN {sql} ELSE 0 END", (*before, *params)
+    return f"CASE WHEN json_valid({column}) THEN {sql} ELSE 0 END", params
 
 
 def _test(f: Filter, operand: str) -> Sql:
