@@ -146,6 +146,8 @@ COMPARISONS = ["exact", "not", "gt", "gte", "lt", "lte"]
 COLUMN_OPS = [*COMPARISONS, "contains", "startswith", "endswith", "like", "glob", "in", "notin",
     "isnull", "notnull", "arraycontains", "arraynotcontains"]  # fmt: skip
 PATH_OPS = [*COMPARISONS, "startswith", "in", "notin", "isnull", "notnull"]
+# A path with these fails today (see test_path_pattern_and_array_operators_*):
+BROKEN_PATH_OPS = ["contains", "endswith", "arraycontains", "arraynotcontains"]
 
 
 @dataclass(frozen=True)
@@ -411,6 +413,22 @@ def test_one_filter_on_json_text_equals_the_sqlite_oracle(
     check(live, filters_path, [(term.key, term.value)], [lambda: term_sql(term)])
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="a path with contains/endswith/arraycontains/arraynotcontains binds one value too "
+    "few: GET /api/tables/things/rows?j->s__contains=b is a 400 'Incorrect number of "
+    "bindings supplied'",
+)
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(term=terms(path_ops=BROKEN_PATH_OPS, paths=1))
+def test_path_pattern_and_array_operators_equal_the_sqlite_oracle(
+    live: LiveApp, filters_path: Path, term: Term
+) -> None:
+    check(live, filters_path, [(term.key, term.value)], [lambda: term_sql(term)])
+
+
 # ---------------------------------------------------------------------------------------
 # Fixed examples
 
@@ -477,3 +495,53 @@ def test_values_needing_quotes_round_trip_through_or(live: LiveApp, filters_path
         status, ids = api_ids(live, [("_or", f"(t__exact.{quoted(value, False)})")])
         expected = [i for i, t, _ in stored(filters_path) if t == value]
         assert (status, ids) == (200, expected) and expected, value
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a path filter's value becomes a number whenever Python's float() reads it, "
+    "underscores included: GET /api/tables/things/rows?j->s=1_0 compares with 10.0 and "
+    'cannot find {"s": "1_0"}',
+)
+def test_path_value_with_underscores_is_a_string(tmp_path: Path) -> None:
+    path = tmp_path / "underscore.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE things (id INTEGER PRIMARY KEY, j TEXT)")
+    conn.executemany("INSERT INTO things VALUES (?, ?)", [(1, '{"s": "1_0"}'), (2, '{"s": 10}')])
+    conn.commit()
+    conn.close()
+    app = LiveApp(Settings(database=path))
+    try:
+        assert app.json("/api/tables/things/rows?j->s=1_0&_select=id")["rows"] == [{"id": 1}]
+        contains = app.json("/api/tables/things/rows?j__arraycontains=1_0&_select=id")
+        assert contains["rows"] == []
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize(
+    "key", ["j->s__contains", "j->s__endswith", "j->arr__arraycontains", "j->arr__arraynotcontains"]
+)
+@pytest.mark.xfail(
+    strict=True,
+    reason="the path's json_extract appears twice in the SQL but is bound once: 400 "
+    "'SQLite cannot answer this request: Incorrect number of bindings supplied'",
+)
+def test_path_pattern_and_array_operators_answer(live: LiveApp, key: str) -> None:
+    response = live.get(f"/api/tables/things/rows?{key}=1&_select=id")
+    assert response.status == 200, response.body[:300]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="CSV with _json writes each parsed value as a Python repr: "
+    "GET /api/tables/things/rows?_json=j&_format=csv gives \"{'a': 1, ..., 't': True, "
+    "'n': None}\" instead of the JSON text (or a 400)",
+)
+def test_csv_with_json_holds_json_text_or_is_refused(live: LiveApp) -> None:
+    response = live.get("/api/tables/things/rows?_json=j&_select=id,j&_format=csv&_limit=1")
+    if response.status == 400:
+        return
+    assert response.status == 200
+    cell = response.body.decode().splitlines()[1].split(",", 1)[1]
+    assert "True" not in cell and "None" not in cell and "'" not in cell, cell
