@@ -308,6 +308,16 @@ def test_csv_with_relations_is_a_400(sample: LiveApp) -> None:
         problem(sample, rows_url("books", pair, ("_format", "csv")))
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="CSV chosen by the Accept header drops the relations silently: GET "
+    "/api/tables/books/rows?_expand=author_id with `Accept: text/csv` is a 200 CSV of the "
+    "books' own columns, where _format=csv is a 400",
+)
+def test_csv_chosen_by_accept_with_relations_is_a_400(sample: LiveApp) -> None:
+    problem(sample, rows_url("books", ("_expand", "author_id"), ("_limit", "2")), Accept="text/csv")
+
+
 def test_relations_do_not_apply_to_other_endpoints(sample: LiveApp) -> None:
     problem(sample, "/api/tables/books/columns/title?_expand=author_id")
     problem(sample, "/api/tables/books/columns/title?_embed=loans")
@@ -368,6 +378,23 @@ def test_filters_across_the_self_reference_go_one_key_deep(chinook: LiveApp) -> 
 def test_openapi_still_validates_for_chinook(chinook: LiveApp) -> None:
     validate(chinook.json("/openapi.json"))
     validate(chinook.json("/openapi/Employee.json"))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="API.md: `_expand`/`_embed` list the allowed names in OpenAPI; GET /openapi.json "
+    "on chinook documents neither on /api/tables/Employee/rows (nor _embed_limit, _or, _json)",
+)
+def test_openapi_documents_expand_and_embed_with_their_names(chinook: LiveApp) -> None:
+    document = chinook.json("/openapi.json")
+    operation = document["paths"]["/api/tables/Employee/rows"]["get"]
+    names = set()
+    for parameter in operation["parameters"]:
+        if "$ref" in parameter:
+            parameter = document["components"]["parameters"][parameter["$ref"].rsplit("/", 1)[1]]
+        names.add(parameter["name"])
+    assert {"_expand", "_embed", "_embed_limit"} <= names
+    assert "ReportsTo" in str(document["components"]), "the allowed names are listed"
 
 
 # ---------------------------------------------------------------------------------------
@@ -485,6 +512,46 @@ def odd_tables(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     live.close()
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/tables/parent/rows?_embed=shadow",
+        "/api/tables/parent/rows/1?_embed=shadow",
+        "/api/tables/shadow/rows?_expand=parent_id",
+    ],
+)
+@pytest.mark.xfail(
+    strict=True,
+    reason="a table whose rowid is shadowed by columns named rowid, oid and _rowid_ has no "
+    "key: GET /api/tables/parent/rows?_embed=shadow and /api/tables/shadow/rows?_expand="
+    "parent_id build SQL with an empty key list and answer 400 'SQLite cannot answer this "
+    'request: near "FROM" (or ","): syntax error\' (logged as a refused built statement)',
+)
+def test_relations_of_a_table_without_a_key_answer_or_say_why(
+    odd_tables: LiveApp, url: str
+) -> None:
+    response = odd_tables.get(url)
+    assert response.status in (200, 400), response.status
+    assert b"syntax error" not in response.body and b"cannot answer" not in response.body
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an NDJSON export fetches the first batch's relations inside the stream, after "
+    "the 200 is sent: GET /api/tables/shadow/rows?_expand=parent_id&_format=ndjson starts a "
+    "200 and then fails (sqlite3.OperationalError near ',': syntax error), a cut body "
+    "instead of a problem response",
+)
+def test_export_whose_relations_fail_is_a_problem_not_a_cut_stream(odd_tables: LiveApp) -> None:
+    try:
+        response = odd_tables.get("/api/tables/shadow/rows?_expand=parent_id&_format=ndjson")
+    except Exception as error:  # the test client surfaces the broken stream
+        pytest.fail(f"the stream broke after its 200: {error!r}")
+    assert response.status in (200, 400)
+    if response.status == 200:
+        assert len(response.body.splitlines()) == 2
+
+
 def test_relations_of_a_table_without_a_key_never_5xx(odd_tables: LiveApp) -> None:
     for url in (
         "/api/tables/parent/rows?_embed=shadow",
@@ -495,3 +562,20 @@ def test_relations_of_a_table_without_a_key_never_5xx(odd_tables: LiveApp) -> No
         assert response.status < 500, url
     rows = odd_tables.json("/api/tables/shadow/rows?parent_id.name=one")["rows"]
     assert len(rows) == 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an embedding's next_url names the child's key columns bare: for a key column "
+    "named _limit, GET /api/tables/parent/rows/1?_embed=reserved._limit&_embed_limit=1 gives "
+    "next_url /api/tables/reserved/rows?_limit=1&_limit=1&_after=..., a 400 '_limit is "
+    "given 2 times' (col__exact=v would say what it means)",
+)
+def test_embed_next_url_of_a_key_column_named_like_a_reserved_parameter(
+    odd_tables: LiveApp,
+) -> None:
+    row = odd_tables.json("/api/tables/parent/rows/1?_embed=reserved._limit&_embed_limit=1")["row"]
+    assert row["reserved"]["rows"] == [{"id": 1, "_limit": 1, "_after": 2}]
+    rest = odd_tables.get(row["reserved"]["next_url"])
+    assert rest.status == 200, rest.body[:300]
+    assert [r["id"] for r in rest.json()["rows"]] == [2]
