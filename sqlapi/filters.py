@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlapi.errors import ProblemError, bad_request
 from sqlapi.grammar import GrammarError, Group, Term, parse_group
-from sqlapi.keys import INT64_RANGE, Value
+from sqlapi.keys import Value, loose_value
 from sqlapi.query import (
     ARRAY_OPERATORS,
     OPERATORS,
@@ -30,7 +30,6 @@ from sqlapi.schema import Column, Schema, Table
 
 MAX_IN_VALUES = 1000
 _SEGMENT = re.compile(r"[A-Za-z0-9_]+")
-_INTEGER = re.compile(r"[+-]?[0-9]+")
 Readable = Callable[[Table], None]  # raises a 403 problem when the caller may not read it
 Convert = Callable[[Column, str, str], Value]
 
@@ -50,21 +49,6 @@ class FilterContext:
 
 def _split_list(value: str) -> list[str]:
     return value.split(",") if value else []
-
-
-def _loose(value: str) -> Value:
-    """A value compared with JSON text's values: a number when it reads as one."""
-    if (
-        _INTEGER.fullmatch(value)
-        and len(value) < 20
-        and INT64_RANGE[0] <= int(value) <= INT64_RANGE[1]
-    ):
-        return int(value)
-    try:
-        real = float(value)
-    except ValueError:
-        return value
-    return real if real == real and abs(real) != float("inf") else value
 
 
 def _path(text: str, key: str) -> tuple[str | int, ...]:
@@ -129,7 +113,7 @@ def _filters(
     path: tuple[str | int, ...] | None,
 ) -> list[Condition]:
     def typed(value: str) -> Value:
-        return _loose(value) if path is not None else context.convert(column, value, key)
+        return loose_value(value) if path is not None else context.convert(column, value, key)
 
     if op in ("in", "notin"):
         items = [item for value in values for item in _split_list(value)]
@@ -141,7 +125,7 @@ def _filters(
         if op in ("isnull", "notnull"):
             found.append(Filter(column, op, _bool(value, key), path=path))
         elif op in ARRAY_OPERATORS:
-            forms = tuple(dict.fromkeys([value, _loose(value)]))  # as text and as a number
+            forms = tuple(dict.fromkeys([value, loose_value(value)]))  # as text and as a number
             found.append(Filter(column, op, forms, path=path))
         elif op in PATTERN_OPERATORS:
             longest = context.max_pattern_length - 2

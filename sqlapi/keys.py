@@ -18,6 +18,22 @@ Row = tuple[Any, ...]  # as SQLite returns it
 INT64_RANGE = (-(2**63), 2**63 - 1)
 MAX_OFFSET = 2**62  # an offset plus any page size stays a 64-bit integer
 MAX_CURSOR = 65_536  # characters of a cursor; keys hold sort values, not whole rows
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+
+
+def loose_value(text: str) -> Value:
+    """Text compared with values of no declared type (a column without one, a value in
+    JSON): the integer or finite number it spells in SQL's notation, else the text
+    itself ("1_0", " 7", "nan" and "0x10" stay text)."""
+    whole = _WHOLE.fullmatch(text) and len(text) < 40  # no 5,000-digit conversions
+    if whole and INT64_RANGE[0] <= int(text) <= INT64_RANGE[1]:
+        return int(text)
+    if _DECIMAL.fullmatch(text):
+        number = float(text)
+        if math.isfinite(number):
+            return number
+    return text
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from sqlapi.keys import (
     CursorError,
     Value,
     decode_cursor,
+    loose_value,
     split_row_key,
     tilde_decode,
 )
@@ -157,17 +158,7 @@ def convert(column: Column, value: str, parameter: str) -> Value:
         except (binascii.Error, ValueError) as error:
             raise bad_request(f"{parameter} must be base64, as BLOBs are shown") from error
     if column.json_type == "any":  # no declared type: no affinity to convert a string for us
-        if (
-            _INTEGER.fullmatch(value)
-            and len(value) < 40
-            and INT64_RANGE[0] <= int(value) <= INT64_RANGE[1]
-        ):
-            return int(value)
-        try:
-            number = float(value)
-        except ValueError:
-            return value
-        return value if math.isnan(number) or math.isinf(number) else number
+        return loose_value(value)
     return value  # TEXT and NUMERIC affinity convert a bound string themselves
 
 
@@ -181,9 +172,10 @@ def parse_query_value(kind: str, value: str, parameter: str) -> Value:
 
 
 def parse_number(value: str, parameter: str) -> float:
-    """A float; ±inf are allowed (SQLite stores them), NaN is not."""
+    """A float; ±inf are allowed (SQLite stores them), NaN is not, nor Python's own
+    spellings ("1_0")."""
     try:
-        number = float(value)
+        number = float(value) if "_" not in value else math.nan
     except ValueError:
         number = math.nan
     if math.isnan(number):
@@ -278,14 +270,16 @@ def parse_rows(
     accept: frozenset[str] = ROWS,
     filters_allowed: bool = True,
     scope: tuple[str, int] | None = None,
-    streaming: bool = False,
+    answer: str = "json",
 ) -> tuple[RowsRequest, Options]:
     """The rows request (what to fetch) and its options (how to answer).
 
     `accept` is the reserved parameters this endpoint takes; `scope` overrides the
-    cursor scope and key length for endpoints that page over something else; a
-    `streaming` export takes any `_limit` (the maximum is a page size).
+    cursor scope and key length for endpoints that page over something else; `answer`
+    is the format negotiated (`_format` or Accept): an export (csv, ndjson) takes any
+    `_limit` (the maximum is a page size).
     """
+    streaming = answer != "json"
     args, limits, within = group(pairs), context.limits, context.filters()
     filters: list[Condition] = []
     terms = 0
@@ -358,9 +352,11 @@ def parse_rows(
     embed = parse_embeddings(
         table, args.get("_embed", []), context.schema, context.readable, embed_limit
     )
-    check_members(table, iter([*expand, *(e.link for e in embed)]))
-    if (expand or embed) and fmt == "csv":
+    check_members(table, expand, embed)
+    if (expand or embed) and answer == "csv":
         raise bad_request("_expand and _embed nest rows, which CSV cannot hold: use ndjson")
+    if "_json" in args and answer == "csv":
+        raise bad_request("_json sends values as JSON, which CSV cannot hold (CSV keeps the text)")
     count_arg = single(args, "_count")
     options = Options(
         count=parse_bool(count_arg, "_count") if count_arg is not None else False,

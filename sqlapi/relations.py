@@ -11,7 +11,7 @@ what the caller may read.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlapi.errors import bad_request
@@ -176,12 +176,30 @@ def parse_embeddings(
     return tuple(embeddings)
 
 
-def check_members(table: Table, links: Iterator[Link]) -> None:
-    """Two relations under one name, or one under a column's name, are a 400."""
+def _keyed(table: Table, parameter: str) -> None:
+    """Relations are fetched for a page by its rows' keys (and listed in a child's key
+    order): a table without one, not even a rowid, has no relations."""
+    if not table.key_columns:
+        raise bad_request(
+            f"{parameter}: {table.kind} {table.name!r} has no primary key or rowid, and "
+            "related rows are matched by key",
+            problem_type="unknown-relation",
+        )
+
+
+def check_members(
+    table: Table, expansions: Sequence[Link], embeddings: Sequence[Embedding]
+) -> None:
+    """Two relations under one name, or one under a column's name, are a 400; so are
+    relations of a table without a key, or to children without one."""
+    if expansions:
+        _keyed(table, "_expand")
+    for embedding in embeddings:
+        _keyed(table, "_embed")
+        _keyed(embedding.link.target, "_embed")
     taken = {fold(c.name) for c in table.columns}
-    count = 0
+    links = [*expansions, *(e.link for e in embeddings)]
     for link in links:
-        count += 1
         if fold(link.name) in taken:
             raise bad_request(
                 f"{link.name!r} would be both a column and a related member, or two related "
@@ -189,5 +207,5 @@ def check_members(table: Table, links: Iterator[Link]) -> None:
                 problem_type="member-clash",
             )
         taken.add(fold(link.name))
-    if count > MAX_RELATIONS:
+    if len(links) > MAX_RELATIONS:
         raise bad_request(f"at most {MAX_RELATIONS} expansions and embeddings in one request")

@@ -308,12 +308,6 @@ def test_csv_with_relations_is_a_400(sample: LiveApp) -> None:
         problem(sample, rows_url("books", pair, ("_format", "csv")))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CSV chosen by the Accept header drops the relations silently: GET "
-    "/api/tables/books/rows?_expand=author_id with `Accept: text/csv` is a 200 CSV of the "
-    "books' own columns, where _format=csv is a 400",
-)
 def test_csv_chosen_by_accept_with_relations_is_a_400(sample: LiveApp) -> None:
     problem(sample, rows_url("books", ("_expand", "author_id"), ("_limit", "2")), Accept="text/csv")
 
@@ -380,11 +374,6 @@ def test_openapi_still_validates_for_chinook(chinook: LiveApp) -> None:
     validate(chinook.json("/openapi/Employee.json"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="API.md: `_expand`/`_embed` list the allowed names in OpenAPI; GET /openapi.json "
-    "on chinook documents neither on /api/tables/Employee/rows (nor _embed_limit, _or, _json)",
-)
 def test_openapi_documents_expand_and_embed_with_their_names(chinook: LiveApp) -> None:
     document = chinook.json("/openapi.json")
     operation = document["paths"]["/api/tables/Employee/rows"]["get"]
@@ -520,13 +509,6 @@ def odd_tables(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
         "/api/tables/shadow/rows?_expand=parent_id",
     ],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="a table whose rowid is shadowed by columns named rowid, oid and _rowid_ has no "
-    "key: GET /api/tables/parent/rows?_embed=shadow and /api/tables/shadow/rows?_expand="
-    "parent_id build SQL with an empty key list and answer 400 'SQLite cannot answer this "
-    'request: near "FROM" (or ","): syntax error\' (logged as a refused built statement)',
-)
 def test_relations_of_a_table_without_a_key_answer_or_say_why(
     odd_tables: LiveApp, url: str
 ) -> None:
@@ -535,13 +517,6 @@ def test_relations_of_a_table_without_a_key_answer_or_say_why(
     assert b"syntax error" not in response.body and b"cannot answer" not in response.body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an NDJSON export fetches the first batch's relations inside the stream, after "
-    "the 200 is sent: GET /api/tables/shadow/rows?_expand=parent_id&_format=ndjson starts a "
-    "200 and then fails (sqlite3.OperationalError near ',': syntax error), a cut body "
-    "instead of a problem response",
-)
 def test_export_whose_relations_fail_is_a_problem_not_a_cut_stream(odd_tables: LiveApp) -> None:
     try:
         response = odd_tables.get("/api/tables/shadow/rows?_expand=parent_id&_format=ndjson")
@@ -564,13 +539,6 @@ def test_relations_of_a_table_without_a_key_never_5xx(odd_tables: LiveApp) -> No
     assert len(rows) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an embedding's next_url names the child's key columns bare: for a key column "
-    "named _limit, GET /api/tables/parent/rows/1?_embed=reserved._limit&_embed_limit=1 gives "
-    "next_url /api/tables/reserved/rows?_limit=1&_limit=1&_after=..., a 400 '_limit is "
-    "given 2 times' (col__exact=v would say what it means)",
-)
 def test_embed_next_url_of_a_key_column_named_like_a_reserved_parameter(
     odd_tables: LiveApp,
 ) -> None:
@@ -581,13 +549,6 @@ def test_embed_next_url_of_a_key_column_named_like_a_reserved_parameter(
     assert [r["id"] for r in rest.json()["rows"]] == [2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an embedding's next_url drops _ints=string: GET /api/tables/big/rows?_embed="
-    'bigkid&_embed_limit=1&_ints=string embeds {"id": "9007199254740995", ...} and its '
-    "next_url (?b=9007199254740993&_limit=1&_after=...) sends the rest as JSON numbers, "
-    "which browsers round",
-)
 def test_embed_next_url_keeps_ints_as_strings(tmp_path: Path) -> None:
     path = tmp_path / "big.db"
     conn = sqlite3.connect(path)

@@ -88,14 +88,12 @@ def json_path(path: tuple[str | int, ...]) -> str:
 
 def _filter_sql(f: Filter) -> Sql:
     column = quote(f.column.name)
-    operand = column
-    if f.path is not None:
-        # The path is structure, like a column name (keys are [A-Za-z0-9_]+, indexes are
-        # ints: nothing to escape), and is written as a literal: a test may name its
-        # operand twice (a guarded pattern, an array test), and each would need its own
-        # bound copy in the right place.
-        operand = f"json_extract({column}, '{json_path(f.path)}')"
-    sql, params = _test(f, operand)
+    # The path is structure, like a column name (keys are [A-Za-z0-9_]+, indexes are
+    # ints: nothing to escape), and is written as a literal: a test may name its operand
+    # twice (a guarded pattern), and each would need its own bound copy in its place.
+    where = column if f.path is None else f"{column}, '{json_path(f.path)}'"
+    operand = column if f.path is None else f"json_extract({where})"
+    sql, params = _test(f, operand, where)
     if f.path is None and f.op not in ARRAY_OPERATORS:
         return sql, params
     # json_extract and json_each raise on malformed JSON, failing the whole query: only
@@ -103,7 +101,10 @@ def _filter_sql(f: Filter) -> Sql:
     return f"CASE WHEN json_valid({column}) THEN {sql} ELSE 0 END", params
 
 
-def _test(f: Filter, operand: str) -> Sql:
+def _test(f: Filter, operand: str, json_value: str) -> Sql:
+    """`f` on `operand` (the column, or the value at the path); array tests read the JSON
+    value itself at `json_value` (json_type/json_each arguments), so that a string
+    holding "[1,2]" is no array."""
     if f.op in _COMPARISONS:
         assert not isinstance(f.value, tuple | bool)
         return f"{operand} {_COMPARISONS[f.op]} ?", (f.value,)
@@ -127,8 +128,8 @@ def _test(f: Filter, operand: str) -> Sql:
         exists = "EXISTS" if f.op == "arraycontains" else "NOT EXISTS"
         marks = ", ".join("?" * len(f.value))
         return (
-            f"(json_type({operand}) = 'array' AND {exists} "
-            f"(SELECT 1 FROM json_each({operand}) WHERE value IN ({marks})))",
+            f"(json_type({json_value}) = 'array' AND {exists} "
+            f"(SELECT 1 FROM json_each({json_value}) WHERE value IN ({marks})))",
             f.value,
         )
     is_null = bool(f.value) == (f.op == "isnull")  # isnull / notnull

@@ -26,12 +26,17 @@ def _text(value: Value) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def _next_url(embedding: Embedding, referenced: Sequence[Value], last: Sequence[Value]) -> str:
-    """The child's rows endpoint, filtered to this parent, from after the last row sent."""
+def _next_url(
+    embedding: Embedding, referenced: Sequence[Value], last: Sequence[Value], ints_as_strings: bool
+) -> str:
+    """The child's rows endpoint, filtered to this parent, from after the last row sent,
+    in the same shape (operators always named: a key column may be called `_limit`)."""
     link = embedding.link
-    pairs = [(c.name, _text(v)) for c, v in zip(link.remote, referenced, strict=True)]
+    pairs = [(f"{c.name}__exact", _text(v)) for c, v in zip(link.remote, referenced, strict=True)]
     if link.select != link.target.columns:
         pairs.append(("_select", ",".join(c.name for c in link.select)))
+    if ints_as_strings:
+        pairs.append(("_ints", "string"))
     cursor = encode_cursor(Cursor(key=tuple(last)), cursor_scope(link.target, ()))
     pairs += [("_limit", str(embedding.limit)), ("_after", cursor)]
     return f"/api/tables/{path_segment(link.target.name)}/rows?" + urlencode(pairs, quote_via=quote)
@@ -41,11 +46,11 @@ async def related_members(
     db: Database, request: RowsRequest, keys: Sequence[tuple[Value, ...]], ints_as_strings: bool
 ) -> Members:
     """For each key (a row of `request.table`), its members: one per expansion and one per
-    embedding, in the order they were asked."""
+    embedding, in the order they were asked. Rows are matched by key, so a row whose
+    key is NULL (a rowid table's non-integer primary key may be) relates to nothing."""
     members: Members = [{} for _ in keys]
     if not keys:
         return members
-    at = {key: i for i, key in enumerate(keys)}
     width = len(request.table.key_columns)
     for link in request.expand:
         query = build_expansion_query(link, keys, request.scope)
@@ -55,7 +60,7 @@ async def related_members(
         }
         names = [c.name for c in link.select]
         convert = value_converter(link.select, ints_as_strings)
-        for key, i in at.items():
+        for i, key in enumerate(keys):  # a NULL key (SQLite allows one) matches nothing
             row = found.get(key)
             members[i][link.name] = (
                 None if row is None else shape_rows(names, [row], "objects", convert)[0]
@@ -70,11 +75,15 @@ async def related_members(
         names = [c.name for c in link.select]
         convert = value_converter(link.select, ints_as_strings)
         start, end = width + len(link.local), width + len(link.local) + len(link.select)
-        for key, i in at.items():
+        for i, key in enumerate(keys):  # a NULL key (SQLite allows one) matches nothing
             rows = per_parent.get(key, [])
             more = len(rows) > embedding.limit
             rows = rows[: embedding.limit]
-            url = _next_url(embedding, rows[-1][width:start], rows[-1][end:]) if more else None
+            url = (
+                _next_url(embedding, rows[-1][width:start], rows[-1][end:], ints_as_strings)
+                if more
+                else None
+            )
             members[i][link.name] = {
                 "rows": shape_rows(names, [r[start:end] for r in rows], "objects", convert),
                 "next_url": url,

@@ -87,14 +87,28 @@ def negotiate() -> str:
 
 async def export(db: Database, rows_request: RowsRequest, options: Options, fmt: str) -> Response:
     """Every matching row (or `_limit` of them), streamed in batches in constant memory.
-    The first batch is read before the 200 is sent: a query that fails at once (the time
-    limit, pages that cannot be read) is a problem response, not a cut body."""
+    The first batch, and its related rows, are read before the 200 is sent: a query that
+    fails at once (the time limit, pages that cannot be read) is a problem response, not
+    a cut body."""
     query = build_rows_query(dataclasses.replace(rows_request, limit=None))
     names = [c.name for c in rows_request.select]
     convert = value_converter(rows_request.select, options.ints_as_strings, options.json_columns)
     related = bool(rows_request.expand or rows_request.embed)
     batches = db.stream(query.sql, query.params)
-    first: list[Row] = await anext(batches, [])
+    remaining = rows_request.limit if options.limit_given else None
+
+    async def members_of(batch: list[Row]) -> Members | None:
+        if not related:
+            return None
+        keys = query.keys(batch)
+        return await related_members(db, rows_request, keys, options.ints_as_strings)
+
+    try:
+        first: list[Row] = (await anext(batches, []))[:remaining]
+        first_members = await members_of(first) if first else None
+    except BaseException:
+        await batches.aclose()
+        raise
 
     def encode(rows: list[Row], members: Members | None) -> bytes:
         if fmt == "csv":
@@ -106,19 +120,15 @@ async def export(db: Database, rows_request: RowsRequest, options: Options, fmt:
         return ndjson_values(shaped)
 
     async def body() -> AsyncIterator[bytes]:
-        remaining = rows_request.limit if options.limit_given else None
-        batch, heavy = first, False
+        nonlocal remaining
+        batch, members, heavy = first, first_members, False
         try:
             if fmt == "csv":
                 yield csv_lines([names], None)
-            while batch:
+            while batch:  # each cut to what `_limit` leaves
                 if remaining is not None:
-                    batch, remaining = batch[:remaining], remaining - min(remaining, len(batch))
+                    remaining -= len(batch)
                 rows = [r[: query.width] for r in batch] if len(batch[0]) > query.width else batch
-                members = None
-                if related:
-                    keys = query.keys(batch)
-                    members = await related_members(db, rows_request, keys, options.ints_as_strings)
                 # Batches of megabytes (huge values) are encoded off the event loop.
                 if heavy:
                     chunk = await asyncio.to_thread(encode, rows, members)
@@ -128,7 +138,8 @@ async def export(db: Database, rows_request: RowsRequest, options: Options, fmt:
                 yield chunk
                 if remaining == 0:
                     return
-                batch = await anext(batches, [])
+                batch = (await anext(batches, []))[:remaining]
+                members = await members_of(batch) if batch else None
         finally:
             await batches.aclose()
 
@@ -160,7 +171,7 @@ def blueprint(gateway: Gateway) -> Blueprint:
             table,
             request.args.items(multi=True),
             gateway.context(caller()),
-            streaming=fmt != "json",
+            answer=fmt,
         )
         if fmt != "json":
             return await export(gateway.db, rows_request, options, fmt)
