@@ -9,8 +9,20 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parents[1] / "sqlapi"
-PURE = ["schema", "introspect", "params", "keys", "encoding", "errors", "scans", "grammar",
-        "query/__init__", "query/clauses", "query/rows", "query/statements"]
+PURE = [
+    "schema",
+    "introspect",
+    "params",
+    "keys",
+    "encoding",
+    "errors",
+    "scans",
+    "grammar",
+    "query/__init__",
+    "query/clauses",
+    "query/rows",
+    "query/statements",
+]
 
 
 def imports(module: Path) -> set[str]:
