@@ -195,7 +195,7 @@ def token_command(
     if config is not None:
         jwt = _settings(config, database=sample_database()).auth.jwt
         if jwt is None or jwt.secret is None:
-            fail(f"{config}: [auth.jwt] has no secret (tokens for a key set come from its issuer)")
+            fail(f"{config}: [auth.jwt] has no secret (a key set's issuer signs its tokens)")
         secret = secret or jwt.secret
         algorithm = algorithm or jwt.algorithms[0]
     if secret is None:

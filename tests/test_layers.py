@@ -18,9 +18,16 @@ PURE = [
     "errors",
     "scans",
     "grammar",
+    "filters",
+    "relations",
+    "aggregates",
+    "auth/policies",
     "query/__init__",
     "query/clauses",
+    "query/conditions",
     "query/rows",
+    "query/relations",
+    "query/aggregates",
     "query/statements",
 ]
 
@@ -70,3 +77,25 @@ def test_sql_text_is_built_only_in_the_query_package() -> None:
                     module,
                     text,
                 )
+
+
+def test_every_table_a_built_statement_reads_comes_through_its_scope() -> None:
+    """Row policies hold on every path because the builders name no table themselves:
+    each FROM and JOIN item is `scope.source(...)` (query.clauses.Scope)."""
+    for module in (PACKAGE / "query").glob("*.py"):
+        if module.name == "statements.py":
+            continue  # EXPLAIN probes of the schema and named queries: no request's rows
+        for node in ast.walk(ast.parse(module.read_text())):
+            if not isinstance(node, ast.JoinedStr):
+                continue
+            for before, after in zip(node.values, node.values[1:], strict=False):
+                if not (isinstance(before, ast.Constant) and isinstance(before.value, str)):
+                    continue
+                if not before.value.rstrip().upper().endswith(("FROM", "JOIN")):
+                    continue
+                assert isinstance(after, ast.FormattedValue), (module.name, before.value)
+                source = ast.unparse(after.value)
+                # Scope.source itself, and the full-text index a search matches in
+                # (`search_clause`: inside the scoped statement of its content table).
+                own = module.name == "clauses.py" and source in {"name", "fts"}
+                assert source.endswith(".sql") or own, (module.name, source)
