@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,9 +26,32 @@ _NEXT = {"type": ["string", "null"]}
 JSON = "application/json"
 
 
-def _one_of(schemas: list[Json]) -> Json:
-    unique = [s for i, s in enumerate(schemas) if s not in schemas[:i]]
-    return unique[0] if len(unique) == 1 else {"anyOf": unique}
+def _answers(tables: list[Table], name: str) -> Json:
+    """The answer of `/api/data/{name}`: one object schema when the column has one type
+    wherever it is, else one per type, told apart by `table` (a client narrows on it)."""
+    by_type: dict[str, tuple[Json, list[str]]] = {}
+    for table in tables:
+        column = table.column(name)
+        assert column is not None
+        value = value_schema(column, described=False)
+        by_type.setdefault(json.dumps(value, sort_keys=True), (value, []))[1].append(table.name)
+    answers = [_answer(value, names if len(by_type) > 1 else None)
+               for value, names in by_type.values()]  # fmt: skip
+    return answers[0] if len(answers) == 1 else {"oneOf": answers}
+
+
+def _answer(value: Json, tables: list[str] | None) -> Json:
+    return {
+        "type": "object",
+        "required": ["table", "column", "values", "next", "next_url"],
+        "properties": {
+            "table": {"type": "string"} if tables is None else {"enum": tables},
+            "column": {"type": "string"},
+            "values": {"type": "array", "items": value},
+            "next": _NEXT,
+            "next_url": _NEXT,
+        },
+    }
 
 
 def _candidates(tables: list[Table]) -> list[Table]:
@@ -81,7 +105,6 @@ def data_paths(
         name = spelled[folded]
         operation = safe_name(name, taken)
         taken.add(operation.lower())
-        columns = [c for t in tables if (c := t.column(name)) is not None]
         search = [ref("parameters", "search")] if all(t.fts for t in tables) else []
         shared = set.intersection(*({fold(c.name) for c in t.columns} for t in tables))
         orders = [p + c.name for c in tables[0].columns if fold(c.name) in shared
@@ -99,20 +122,7 @@ def data_paths(
              "schema": _common_filters(tables, names, limits, parts), "example": {},
              "description": "the table's filters, each its own parameter"},
         ]  # fmt: skip
-        answer = {
-            "type": "object",
-            "required": ["table", "column", "values", "next", "next_url"],
-            "properties": {
-                "table": {"type": "string"},
-                "column": {"type": "string"},
-                "values": {
-                    "type": "array",
-                    "items": _one_of([value_schema(c, described=False) for c in columns]),
-                },
-                "next": _NEXT,
-                "next_url": _NEXT,
-            },
-        }
+        answer = _answers(tables, name)
         parts.paths[f"/api/data/{path_segment(name)}"] = {
             "get": {
                 "operationId": f"data_{operation}",

@@ -183,12 +183,12 @@ class TableDocument:
 
 
 def row_schema(table: Table, related: dict[str, Json] | None = None) -> Json:
-    """A row in the default shape: a NOT NULL column (or a key) is always there; `related`
-    members come only when asked for."""
+    """A row in the default shape: every column is there (null when it has no value;
+    `_select` is a variant described apart); `related` members come only when asked for."""
     return {
         "type": "object",
         "properties": {c.name: value_schema(c) for c in table.columns} | (related or {}),
-        "required": [c.name for c in table.columns if not c.nullable],
+        "required": [c.name for c in table.columns],
         "additionalProperties": False,
     }
 
