@@ -12,6 +12,7 @@ import random
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -465,3 +466,27 @@ def test_an_event_stream_never_delivers_another_callers_row(tmp_path: Path) -> N
     assert [json.loads(e["data"])["note"] for e in replayed] == ["old"] + [
         f"new {i}" for i in range(1, 30, 3)
     ]
+
+
+def test_an_event_stream_ends_when_its_token_expires(tmp_path: Path) -> None:
+    path = tmp_path / "loans.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE loans (id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL)")
+    conn.commit()
+    conn.close()
+    settings = Settings.model_validate(
+        {
+            "database": path,
+            "keepalive_s": 60,
+            "auth": {"jwt": {"secret": SECRET, "algorithms": ["HS256"]}},
+            "tables": {"loans": {"row_filter": {"member_id": "sub"}}},
+        }
+    )
+    short = mint_token(SECRET, {"sub": "1"}, expires_in_s=2)
+    with in_process(settings) as server:
+        reader = EventReader(server, "/api/tables/loans/events", authorization=f"Bearer {short}")
+        assert reader.response.status == 200
+        started = time.monotonic()
+        body = reader.response.read()  # returns once the server ends the stream
+        reader.close()
+    assert body.startswith(b"retry:") and time.monotonic() - started < 30

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 import weakref
 from collections.abc import AsyncIterator
 
@@ -68,8 +69,9 @@ def blueprint(gateway: Gateway) -> Blueprint:
         primary key also `event: row` with `id:` for each new row. Send `Last-Event-ID` (as
         EventSource does on reconnect) to receive the rows after that id. Column filters and
         `_select` narrow the rows."""
-        table = gateway.table(table_name, caller())
-        context = gateway.context(caller())
+        who = caller()
+        table = gateway.table(table_name, who)
+        context = gateway.context(who)
         base, options = parse_rows(table, request.args.items(multi=True), context, accept=EVENTS)
         key = integer_key(table)
         last_id = request.headers.get("Last-Event-ID")
@@ -108,17 +110,20 @@ def blueprint(gateway: Gateway) -> Blueprint:
                         asyncio.ensure_future(signal.wait()),
                         asyncio.ensure_future(closing.wait()),
                     ]
+                    wait = gateway.settings.keepalive_s
+                    if who.expires is not None:  # the token's claims hold until it expires
+                        wait = min(wait, max(0.0, who.expires - time.time()))
                     try:
                         done, _ = await asyncio.wait(
-                            waiters,
-                            timeout=gateway.settings.keepalive_s,
-                            return_when=asyncio.FIRST_COMPLETED,
+                            waiters, timeout=wait, return_when=asyncio.FIRST_COMPLETED
                         )
                     finally:
                         for waiter in waiters:
                             waiter.cancel()
                     if closing.is_set():
                         return  # the server is shutting down: end the stream cleanly
+                    if who.expires is not None and time.time() >= who.expires:
+                        return  # the client reconnects with a fresh token
                     if not done:
                         yield b": keep-alive\n\n"
                         continue
