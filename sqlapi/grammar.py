@@ -2,7 +2,9 @@
 
     group  := "(" member ("," member)* ")"          the top level, an OR of its members
     member := ("and" | "or") group | term
-    term   := key "." value                          key is col__op, op always named
+    term   := key "." value                          key is col__op; or a column name
+                                                     without "__", meaning col__exact
+                                                     (`in_print.true`, as API.md's example)
     value  := unquoted (up to the next "," or ")") | '"' ( [^"\\] | \\" | \\\\ )* '"'
 
 Pure and standalone (no I/O, no sqlapi imports): the caller passes the operator names and
@@ -133,14 +135,17 @@ class _Parser:
                 return self.group(kind, start, head_end, depth + 1)
             if word.isalpha() and len(word) <= 16:
                 raise GrammarError(f"unknown keyword {word!r}", start)
+        dot = text.find(".", start, head_end)
+        if not found and dot > start and "__" not in text[start:dot]:
+            return self.term(start, dot + 1, "__exact")  # `col.value`: no operator named
         raise GrammarError("expected col__op.value", start)
 
-    def term(self, start: int, value_start: int) -> tuple[Term, int]:
+    def term(self, start: int, value_start: int, implied: str = "") -> tuple[Term, int]:
         text = self.text
         self.terms += 1
         if self.terms > MAX_TERMS:
             raise GrammarError(f"more than {MAX_TERMS} terms", start)
-        key = text[start : value_start - 1]
+        key = text[start : value_start - 1] + implied
         if not text.startswith('"', value_start):
             end = _VALUE_END.search(text, value_start)
             value_end = end.start() if end else len(text)

@@ -178,7 +178,6 @@ ERRORS = [
     ("(,a__exact.1)", "expected col__op.value at 1"),
     ("(a__exact.1,,b__exact.2)", "expected col__op.value at 12"),
     ("(year)", "expected col__op.value at 1"),
-    ("(year.1950)", "expected col__op.value at 1"),
     ("(year__lt1950)", "expected col__op.value at 1"),
     ("(year__between.1)", "expected col__op.value at 1"),
     ("(__exact.1)", "expected col__op.value at 1"),
@@ -378,3 +377,13 @@ def test_any_text_parses_or_is_a_grammar_error(text: str) -> None:
         assert 0 <= caught.position <= len(text)
         return
     assert parse(format_group(tree)) == tree
+
+
+def test_a_column_without_an_operator_means_exact() -> None:
+    """API.md's own example writes `in_print.true`: a key without `__` is col__exact."""
+    group = parse("(year__lt.1950,and(rating__gte.4.5,in_print.true))")
+    inner = group.members[1]
+    assert isinstance(inner, Group)
+    assert inner.members[1] == Term("in_print__exact", "true")
+    assert parse("(year.1950)").members == (Term("year__exact", "1950"),)
+    assert parse("(a.b.c)").members == (Term("a__exact", "b.c"),)

@@ -238,3 +238,17 @@ def test_column_starting_with_underscore_can_still_be_filtered(tmp_path: Path) -
         assert rows(live, "/api/tables/t/rows?_sort=-_id&_=123")[0]["_id"] == 2
     finally:
         live.close()
+
+
+def test_the_contracts_or_example_answers_as_sqlite_does(sample: LiveApp) -> None:
+    """API.md's `_or` example, verbatim (its `in_print.true` names no operator)."""
+    from sqlapi.config import sample_database
+
+    url = "/api/tables/books/rows?_or=(year__lt.1950,and(rating__gte.4.5,in_print.true))"
+    page = sample.json(url + "&_select=id&_limit=1000&_count=true")
+    conn = sqlite3.connect(f"file:{sample_database()}?mode=ro", uri=True)
+    expected = [r[0] for r in conn.execute(
+        "SELECT id FROM books WHERE year < 1950 OR (rating >= 4.5 AND in_print = 1) ORDER BY id"
+    )]  # fmt: skip
+    conn.close()
+    assert [r["id"] for r in page["rows"]] == expected and page["count"] == len(expected) > 0
