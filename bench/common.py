@@ -49,11 +49,17 @@ class Load:
 
 
 def wrk(
-    url: str, seconds: float, connections: int = 32, threads: int = 1, script: Path | None = None
+    url: str,
+    seconds: float,
+    connections: int = 32,
+    threads: int = 1,
+    script: Path | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Load:
     """One wrk run from this (second) process: rate, latency percentiles, every error."""
+    sent = [part for name, value in (headers or {}).items() for part in ("-H", f"{name}: {value}")]
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{round(seconds)}s", "--timeout", "10s",
-               "--latency", *(["-s", str(script)] if script else []), url]  # fmt: skip
+               "--latency", *sent, *(["-s", str(script)] if script else []), url]  # fmt: skip
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
 
     def milliseconds(percent: str) -> float:

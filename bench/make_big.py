@@ -1,7 +1,9 @@
 """Deterministic files for benchmarks.
 
 python bench/make_big.py [PATH] [ROWS]   a 1,000,000-row table (default bench/big.db):
-                                         indexed columns, a foreign key, ~100-byte text
+                                         indexed columns, a foreign key, ~100-byte text;
+                                         and as many reviews of the first tenth of the
+                                         items (about 10 each), for `_embed`
 build_wide(PATH)                         1,000 tables of 20 columns, for startup
 """
 
@@ -57,6 +59,12 @@ def build(path: Path, rows: int) -> None:
             created TEXT NOT NULL,
             stock INTEGER
         );
+        CREATE TABLE reviews (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            stars INTEGER NOT NULL,
+            body TEXT
+        );
         """
     )
     conn.executemany(
@@ -70,6 +78,12 @@ def build(path: Path, rows: int) -> None:
                    f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}", rng.randint(0, 1000))  # fmt: skip
 
     conn.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?)", generate())
+    conn.executemany(
+        "INSERT INTO reviews VALUES (?, ?, ?, ?)",
+        ((i, rng.randint(1, max(1, rows // 10)), rng.randint(1, 5),
+          " ".join(rng.choice(WORDS) for _ in range(6))) for i in range(1, rows + 1)),
+    )  # fmt: skip
+    conn.execute("CREATE INDEX reviews_item ON reviews(item_id)")
     conn.execute("CREATE INDEX items_category ON items(category_id)")
     conn.execute("CREATE INDEX items_price ON items(price)")
     conn.commit()

@@ -79,9 +79,9 @@ def start(name: str, command: list[str], ready: str, cwd: Path | None = None) ->
     return Server(name, process, base, single="--workers" not in command)
 
 
-def sqlapi(name: str, database: Path, *flags: str) -> Server:
-    command = [str(BIN / "sqlapi"), "serve", str(database), "--immutable", "--no-access-log",
-               "--time-limit-ms", TIME_LIMIT_MS, *flags]  # fmt: skip
+def sqlapi(name: str, database: Path, *flags: str, binary: str | None = None) -> Server:
+    command = [binary or str(BIN / "sqlapi"), "serve", str(database), "--immutable",
+               "--no-access-log", "--time-limit-ms", TIME_LIMIT_MS, *flags]  # fmt: skip
     return start(name, command, "/readyz")
 
 
@@ -463,10 +463,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--quick", action="store_true", help="1 round of 2 s: a smoke run")
     parser.add_argument("--only", metavar="PREFIX", help="just these requests (e.g. 4.)")
+    parser.add_argument("--features", action="store_true", help="round two's features")
+    parser.add_argument("--before", metavar="BIN", help="with --features: another sqlapi")
     args = parser.parse_args()
     rounds, seconds = (1, 2.0) if args.quick else (args.rounds, args.seconds)
     if args.only:
         only(args.only, rounds, seconds)
+        return
+    if args.features:
+        import features
+
+        if not BIG.exists():
+            build(BIG, 1_000_000)
+        features.run(sqlapi, datasette, BIG, rounds, seconds, args.before)
         return
     for path, make in ((BIG, lambda: build(BIG, 1_000_000)), (WIDE, lambda: build_wide(WIDE))):
         if not path.exists():
