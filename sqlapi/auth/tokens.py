@@ -3,7 +3,7 @@
 PyJWT checks signatures; this module decides which algorithms and keys may be used (HS* only
 with a shared secret, asymmetric ones only with a key set, so one can never stand in for the
 other), checks the time and issuer claims against an injectable clock, and caches what passed.
-Not wired into the app yet: the HTTP layer maps InvalidToken to a 401 with its header.
+`authenticator` maps an InvalidToken to a 401 with its `WWW-Authenticate` header.
 """
 
 from __future__ import annotations
