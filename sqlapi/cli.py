@@ -173,6 +173,8 @@ def hash_key_command(key: str) -> None:
     """Print the hash of KEY, to put in [[api_keys]] hash = "..."."""
     if len(key) < 16:
         fail("use a long random key (16 characters at least), e.g. from `openssl rand -hex 32`")
+    if key.count(".") == 2:
+        fail("a key with two dots would be read as a JSON Web Token: use another")
     click.echo(hash_key(key))
 
 

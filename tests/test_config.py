@@ -128,3 +128,10 @@ def test_hash_key_command() -> None:
         [*COMMAND, "hash-key", "short"], capture_output=True, text=True, timeout=60
     )
     assert short.returncode == 2
+    dotted = subprocess.run(
+        [*COMMAND, "hash-key", "aaaaaaaa.bbbbbbbb.cccccccc"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert dotted.returncode == 2 and "JSON Web Token" in dotted.stderr  # it would never work

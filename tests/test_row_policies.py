@@ -346,7 +346,10 @@ def test_another_callers_etag_is_answered_with_ones_own_rows(
     mine = second.get(url, **{"If-None-Match": theirs})
     assert mine.status == 200 and mine.headers["etag"] != theirs
     assert {r["org_id"] for r in mine.json()["rows"]} <= {2, 3}
-    assert first.get(url, **{"If-None-Match": theirs}).status == 304
+    not_modified = first.get(url, **{"If-None-Match": theirs})
+    assert not_modified.status == 304 and "authorization" in not_modified.headers["vary"].lower()
+    refused = second.get("/api/tables/nowhere/rows")
+    assert refused.status == 404 and "authorization" in refused.headers["vary"].lower()
     # A fresh token with the same claims is the same caller to a cache: a 304 still.
     again = As(live, mint_token(SECRET, {"role": "member", "org": 1, "jti": "another"}))
     assert again.get(url, **{"If-None-Match": theirs}).status == 304

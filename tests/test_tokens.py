@@ -542,6 +542,42 @@ async def test_a_refetch_with_new_keys_drops_cached_tokens(
     assert await refused(verifier, old) == "no key with kid 'k1'"
 
 
+async def test_a_withdrawn_key_stops_verifying_once_the_key_set_is_old(
+    jwks_server: JwksServer, clock: Clock, rsa_key: rsa.RSAPrivateKey, rsa_key2: rsa.RSAPrivateKey
+) -> None:
+    """Tokens that only name known kids never ask for a refetch; the key set is fetched
+    again once it is ten minutes old, so a key the issuer withdrew stops working."""
+    jwks_server.document = {
+        "keys": [jwk(rsa_key.public_key(), "k1"), jwk(rsa_key2.public_key(), "k2")]
+    }
+    verifier = TokenVerifier(
+        JwtSettings(jwks_url=jwks_server.url, algorithms=("RS256",)), clock=clock
+    )
+    await verifier.start()
+
+    def signed(key: rsa.RSAPrivateKey, kid: str, **claims: Any) -> str:
+        return jwt.encode(good_claims(**claims), key, algorithm="RS256", headers={"kid": kid})
+
+    await verifier.verify(signed(rsa_key, "k1"))
+    jwks_server.document = {"keys": [jwk(rsa_key2.public_key(), "k2")]}  # k1 withdrawn
+    clock.now += 300
+    assert (await verifier.verify(signed(rsa_key, "k1", n=1)))["n"] == 1  # not yet asked
+    assert jwks_server.hits == 1
+    clock.now += 301
+    assert await refused(verifier, signed(rsa_key, "k1", n=2)) == "no key with kid 'k1'"
+    assert jwks_server.hits == 2
+    assert (await verifier.verify(signed(rsa_key2, "k2", n=3)))["n"] == 3
+
+
+async def test_one_spelling_per_token(verifier: TokenVerifier) -> None:
+    """base64url without padding (RFC 7515): a token with `=` or a space appended is not
+    another spelling of the same token."""
+    token = hs(good_claims())
+    await verifier.verify(token)
+    for other in (token + "=", token + "==", token[:-1] + " " + token[-1], " " + token):
+        assert await refused(verifier, other) == "the token is malformed"
+
+
 # --- the verified-token cache ------------------------------------------------------------------
 
 

@@ -59,6 +59,8 @@ class Authenticator:
     async def caller(self, authorization: str) -> Caller:
         credential = bearer_token(authorization)
         if credential is None:
+            if authorization.strip() and self.required:  # credentials, but not a bearer's
+                raise unauthorized("Send credentials as `Authorization: Bearer <token>`.")
             if self.anonymous is not None:
                 return self.anonymous
             if not self.required:

@@ -29,6 +29,7 @@ PublicKey = (
 )
 MAX_JWKS_BYTES = 1 << 20
 REFETCH_INTERVAL_S = 60.0
+MAX_AGE_S = 600.0  # a key set this old is fetched again, so that a withdrawn key stops working
 FETCH_TIMEOUT_S = 5.0
 
 _CURVES: dict[str, type[ec.EllipticCurve]] = {
@@ -180,13 +181,16 @@ class JwksFetcher:
         clock: Callable[[], float],
         min_interval_s: float = REFETCH_INTERVAL_S,
         timeout_s: float = FETCH_TIMEOUT_S,
+        max_age_s: float = MAX_AGE_S,
     ) -> None:
         self.url = url
         self.keys = KeySet()
         self._clock = clock
         self._min_interval_s = min_interval_s
         self._timeout_s = timeout_s
+        self._max_age_s = max_age_s
         self._last_attempt: float | None = None
+        self._fetched_at: float | None = None
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
@@ -194,9 +198,12 @@ class JwksFetcher:
             await self._fetch()
 
     def lacks(self, kid: str | None) -> bool:
-        """Whether a token naming `kid` (or none) calls for a fetch: an unknown kid, or no
-        keys at all (the fetch at start failed)."""
-        return not self.keys or (kid is not None and not self.keys.knows(kid))
+        """Whether a token naming `kid` (or none) calls for a fetch: an unknown kid, no
+        keys at all (the fetch at start failed), or keys older than `max_age_s` (the
+        issuer may have withdrawn one that tokens still name)."""
+        if not self.keys or (kid is not None and not self.keys.knows(kid)):
+            return True
+        return self._fetched_at is None or self._clock() - self._fetched_at >= self._max_age_s
 
     async def refresh_for(self, kid: str | None) -> bool:
         """Fetch again because a token names `kid`; True when this call replaced the keys."""
@@ -216,3 +223,4 @@ class JwksFetcher:
     async def _fetch(self) -> None:
         self._last_attempt = self._clock()
         self.keys = await asyncio.to_thread(download_jwks, self.url, self._timeout_s)
+        self._fetched_at = self._clock()

@@ -44,9 +44,21 @@ def _claim_text(value: object) -> str | None:
     return None
 
 
+def _canonical(value: Value, text: str) -> bool:
+    """Whether `text` is how `value` is written (text and blobs are compared as they are;
+    a whole number may be a REAL column's value)."""
+    if isinstance(value, int):
+        return text == str(value)
+    if isinstance(value, float):
+        return text == repr(value) or (value.is_integer() and text == str(int(value)))
+    return True
+
+
 def claim_values(column: Column, claim: object) -> tuple[Value, ...]:
     """The values of `column` a claim admits: its value (or each value of a list) that
-    converts to the column's type; the others are dropped."""
+    converts to the column's type and is written as that value canonically is ("471",
+    not "0471", "+471" or " 471": a subject is an opaque string, and two spellings must
+    not be one caller); the others are dropped."""
     items: Iterable[object] = claim if isinstance(claim, tuple) else (claim,)
     values: list[Value] = []
     for item in items:
@@ -54,9 +66,11 @@ def claim_values(column: Column, claim: object) -> tuple[Value, ...]:
         if text is None:
             continue
         try:
-            values.append(convert(column, text, "claim"))
+            value = convert(column, text, "claim")
         except ProblemError:
             continue
+        if _canonical(value, text):
+            values.append(value)
     return tuple(dict.fromkeys(values))
 
 

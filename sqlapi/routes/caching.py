@@ -34,10 +34,12 @@ def request_etag(stamp: str, req: Request, identity: str) -> str:
     return hashlib.blake2s(text.encode(), digest_size=12).hexdigest()
 
 
-def not_modified_answer(etag: str, cache_control: str) -> Response:
+def not_modified_answer(etag: str, cache_control: str, varies: str) -> Response:
+    """A 304 repeats the 200's validators and Vary (RFC 9110 §15.4.5)."""
     response = Response(b"", 304)
     response.set_etag(etag)
     response.headers["Cache-Control"] = cache_control
+    response.headers["Vary"] = varies
     del response.headers["Content-Type"]  # a 304 has no body to describe
     return response
 
@@ -67,7 +69,7 @@ def install(api: Blueprint, gateway: Gateway, view_of: Callable[[str | None], ob
             g.star = True  # decided once answered (see tag)
             return None
         return (
-            not_modified_answer(etag, cache_control)
+            not_modified_answer(etag, cache_control, varies)
             if req.if_none_match.contains_weak(etag)
             else None
         )
@@ -76,10 +78,12 @@ def install(api: Blueprint, gateway: Gateway, view_of: Callable[[str | None], ob
     async def tag(response: Response) -> Response:
         etag = g.get("etag")
         headers = response.headers
+        if private and response.status_code >= 400 and not header(headers, "Vary"):
+            headers["Vary"] = varies  # a 401, 403 or 404 depends on who asks too
         if etag is None or response.status_code != 200 or header(headers, "ETag"):
             return response
         if g.get("star") and isinstance(response.response, DataBody):
-            return not_modified_answer(etag, cache_control)  # (a stream is sent: it runs)
+            return not_modified_answer(etag, cache_control, varies)  # (a stream is sent: it runs)
         headers.add("ETag", f'"{etag}"')  # a hex digest: nothing to quote
         if not header(headers, "Cache-Control"):
             headers.add("Cache-Control", cache_control)
