@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 from urllib.parse import quote, urlencode
 
-from quart import Blueprint, Response, g, request
+from quart import Blueprint, Request, Response, g, request
 from quart_cors import cors
 from werkzeug.datastructures import Headers
 
@@ -84,47 +84,51 @@ def api_blueprint(gateway: Gateway) -> Blueprint:
         api.register_blueprint(child.blueprint(gateway))
     authenticator = gateway.authenticator
     admission = gateway.admission
+    conditional = caching.install(api, gateway)
+    marks: dict[str, tuple[bool, bool]] = {}  # endpoint -> (unscoped, untagged)
+
+    def marked(endpoint: str) -> tuple[bool, bool]:
+        found = marks.get(endpoint)
+        if found is None:
+            from quart import current_app
+
+            view = current_app.view_functions.get(endpoint)
+            found = marks[endpoint] = (
+                getattr(view, "sqlapi_unscoped", False),
+                getattr(view, "sqlapi_untagged", False),
+            )
+        return found
 
     @api.before_request
-    async def admit() -> None:
+    async def gate() -> Response | None:
+        """One hook, its steps in this order: admission (a bounded number worked on at
+        once), availability of the file (no answer, not even a 304, from a file that is
+        gone), authentication, authorization of the table or column the path names (a 404
+        or 403 comes before any conditional answer), then the conditional answer."""
         await admission.acquire()
         g.admitted = True
+        gateway.db.check_available()
+        # The request itself, not its proxy: one context look-up, not one per attribute
+        # (werkzeug's LocalProxy API; Quart types `request` as the Request it stands for).
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        if req.method == "OPTIONS":
+            return None
+        who = g.caller = await authenticator.caller(header(req.headers, "Authorization"))
+        unscoped, untagged = marked(req.endpoint) if req.endpoint else (False, False)
+        if unscoped:
+            gateway.require_unscoped(who, "This endpoint")
+        arguments = req.view_args or {}
+        if "table_name" in arguments:
+            gateway.table(arguments["table_name"], who)
+        elif "column_name" in arguments:
+            gateway.table_for_column(arguments["column_name"], req.args.get("_table"), who)
+        return None if untagged else conditional(req, who)
 
     @api.teardown_request
     async def leave(_error: BaseException | None) -> None:
         if g.pop("admitted", False):
             admission.release()
 
-    @api.before_request
-    async def available() -> None:
-        """No answer, not even a 304, from a file that is gone."""
-        gateway.db.check_available()
-
-    @api.before_request
-    async def authenticate() -> None:
-        if request.method != "OPTIONS":
-            g.caller = await authenticator.caller(header(request.headers, "Authorization"))
-
-    @api.before_request
-    async def authorize() -> None:
-        """The table or column the path names must be readable by the caller: a 404 or 403
-        comes before any conditional answer."""
-        view = request.url_rule and api_view(request.endpoint)
-        who = caller()
-        if getattr(view, "sqlapi_unscoped", False):
-            gateway.require_unscoped(who, "This endpoint")
-        arguments = request.view_args or {}
-        if "table_name" in arguments:
-            gateway.table(arguments["table_name"], who)
-        elif "column_name" in arguments:
-            gateway.table_for_column(arguments["column_name"], request.args.get("_table"), who)
-
-    def api_view(endpoint: str | None) -> object:
-        from quart import current_app
-
-        return current_app.view_functions.get(endpoint or "")
-
-    caching.install(api, gateway, api_view)
     if settings.cors_origins:
         cors(
             api,

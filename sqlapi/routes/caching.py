@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from quart import Blueprint, Request, Response, g, request
+from quart import Blueprint, Request, Response, g
 from quart.wrappers.response import DataBody
 
+from sqlapi.auth.caller import Caller
 from sqlapi.gateway import Gateway
-from sqlapi.routes import caller, header
+from sqlapi.routes import header
 
 IMMUTABLE = "max-age=31536000, immutable"
 
@@ -44,7 +45,9 @@ def not_modified_answer(etag: str, cache_control: str, varies: str) -> Response:
     return response
 
 
-def install(api: Blueprint, gateway: Gateway, view_of: Callable[[str | None], object]) -> None:
+def install(api: Blueprint, gateway: Gateway) -> Callable[[Request, Caller], Response | None]:
+    """Tag the API's 200s (an after-request hook); returns the conditional check the API's
+    gate runs last: a 304, or None to answer."""
     # Answers to callers who say who they are may differ per caller: only their own
     # browser may keep them, and a cache in between must tell them apart.
     private = gateway.settings.authenticated
@@ -55,14 +58,10 @@ def install(api: Blueprint, gateway: Gateway, view_of: Callable[[str | None], ob
     )
     varies = "Accept, Authorization" if private else "Accept"
 
-    @api.before_request
-    async def not_modified() -> Response | None:
-        req = request
+    def not_modified(req: Request, who: Caller) -> Response | None:
         if req.method not in ("GET", "HEAD"):
             return None
-        if getattr(view_of(req.endpoint), "sqlapi_untagged", False):
-            return None
-        etag = g.etag = request_etag(gateway.db.stamp, req, caller().identity)
+        etag = g.etag = request_etag(gateway.db.stamp, req, who.identity)
         if not header(req.headers, "If-None-Match"):
             return None
         if req.if_none_match.star_tag:
@@ -90,3 +89,5 @@ def install(api: Blueprint, gateway: Gateway, view_of: Callable[[str | None], ob
         vary = header(headers, "Vary")  # CORS may have put Origin there
         headers["Vary"] = f"{vary}, {varies}" if vary else varies
         return response
+
+    return not_modified
