@@ -226,7 +226,6 @@ def or_terms(n: int) -> str:
         "(and(year__exact.1)",
         "(year__exact.1,)",
         "(,year__exact.1)",
-        "(year.1)",
         "(year__nope.1)",
         "(nope__exact.1)",
         '(title__exact."abc)',

@@ -5,7 +5,7 @@ with one statement each for the whole page (see query.relations)."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -26,20 +26,34 @@ def _text(value: Value) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def _next_url(
-    embedding: Embedding, referenced: Sequence[Value], last: Sequence[Value], ints_as_strings: bool
-) -> str:
-    """The child's rows endpoint, filtered to this parent, from after the last row sent,
-    in the same shape (operators always named: a key column may be called `_limit`)."""
+def _next_urls(
+    embedding: Embedding, ints_as_strings: bool
+) -> Callable[[Sequence[Value], Sequence[Value]], str]:
+    """For (a parent's referenced values, the last child row sent): the child's rows
+    endpoint, filtered to that parent, from after that row, in the same shape (operators
+    always named: a key column may be called `_limit`). What all parents share is
+    written once."""
     link = embedding.link
-    pairs = [(f"{c.name}__exact", _text(v)) for c, v in zip(link.remote, referenced, strict=True)]
+    keys = [quote(f"{c.name}__exact", safe="") for c in link.remote]
+    tail: list[tuple[str, str]] = []
     if link.select != link.target.columns:
-        pairs.append(("_select", ",".join(c.name for c in link.select)))
+        tail.append(("_select", ",".join(c.name for c in link.select)))
     if ints_as_strings:
-        pairs.append(("_ints", "string"))
-    cursor = encode_cursor(Cursor(key=tuple(last)), cursor_scope(link.target, ()))
-    pairs += [("_limit", str(embedding.limit)), ("_after", cursor)]
-    return f"/api/tables/{path_segment(link.target.name)}/rows?" + urlencode(pairs, quote_via=quote)
+        tail.append(("_ints", "string"))
+    tail.append(("_limit", str(embedding.limit)))
+    shared = "&" + urlencode(tail, quote_via=quote)
+    path = f"/api/tables/{path_segment(link.target.name)}/rows?"
+    scope = cursor_scope(link.target, ())
+
+    def next_url(referenced: Sequence[Value], last: Sequence[Value]) -> str:
+        filters = "&".join(
+            f"{key}={quote(_text(value), safe='')}"
+            for key, value in zip(keys, referenced, strict=True)
+        )
+        cursor = encode_cursor(Cursor(key=tuple(last)), scope)  # base64url: nothing to quote
+        return f"{path}{filters}{shared}&_after={cursor}"
+
+    return next_url
 
 
 async def related_members(
@@ -74,16 +88,13 @@ async def related_members(
             per_parent.setdefault(tuple(row[:width]), []).append(row)
         names = [c.name for c in link.select]
         convert = value_converter(link.select, ints_as_strings)
+        next_url = _next_urls(embedding, ints_as_strings)
         start, end = width + len(link.local), width + len(link.local) + len(link.select)
         for i, key in enumerate(keys):  # a NULL key (SQLite allows one) matches nothing
             rows = per_parent.get(key, [])
             more = len(rows) > embedding.limit
             rows = rows[: embedding.limit]
-            url = (
-                _next_url(embedding, rows[-1][width:start], rows[-1][end:], ints_as_strings)
-                if more
-                else None
-            )
+            url = next_url(rows[-1][width:start], rows[-1][end:]) if more else None
             members[i][link.name] = {
                 "rows": shape_rows(names, [r[start:end] for r in rows], "objects", convert),
                 "next_url": url,
