@@ -84,7 +84,7 @@ class Gateway:
             if not caller.may_read(table):
                 raise forbidden(f"This caller may not read {table.name!r}.")
 
-        scope = self.exposure.row_policies.scope(caller.claims)
+        scope = self.exposure.row_policies.scope(caller.claims, caller.identity)
         return RequestContext(self.schema, self.limits, readable, scope)
 
     def tables(self, caller: Caller) -> tuple[Table, ...]:

@@ -20,6 +20,8 @@ from sqlapi.errors import ProblemError, forbidden
 from sqlapi.query import claim_parameters
 from sqlapi.schema import fold
 
+CALLERS_KEPT = 10_000
+
 
 def _tables(role: Role) -> frozenset[str] | None:
     return None if role.tables is None else frozenset(fold(t) for t in role.tables)
@@ -41,6 +43,7 @@ class Authenticator:
             else Caller(identity=f"anonymous:{anonymous}", tables=_tables(self.roles[anonymous]))
         )
         self.required = settings.authenticated
+        self._callers: dict[int, tuple[Claims, Caller]] = {}
         # The claims an answer can depend on (row filters, named queries): callers whose
         # values agree get the same answers, so they share ETags.
         self.claims = sorted(
@@ -80,6 +83,19 @@ class Authenticator:
             claims = await verifier.verify(token)
         except InvalidToken as error:
             raise self._refused(error) from None
+        # The verifier answers a token it trusts with the same claims object until it
+        # stops trusting it; the Caller made of them is kept with them (the entry holds
+        # the object, so its id cannot be another's while it is kept).
+        kept = self._callers.get(id(claims))
+        if kept is not None and kept[0] is claims:
+            return kept[1]
+        made = self._make_caller(claims)
+        if len(self._callers) >= CALLERS_KEPT:
+            del self._callers[next(iter(self._callers))]
+        self._callers[id(claims)] = (claims, made)
+        return made
+
+    def _make_caller(self, claims: Claims) -> Caller:
         role = role_of(claims, self.role_claim)
         tables: frozenset[str] | None = None
         if self.roles:

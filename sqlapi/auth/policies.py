@@ -15,7 +15,7 @@ convert, an empty list, or no token at all (API keys, the anonymous role) admits
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlapi.auth.tokens import MISSING, Claims, claim_value
 from sqlapi.errors import ProblemError
@@ -26,6 +26,7 @@ from sqlapi.query.conditions import BoolGroup, condition_sql
 from sqlapi.schema import Column, Schema, Table, fold
 
 NO_ROW = Query("0")
+SCOPES_KEPT = 10_000
 
 
 class PolicyError(ValueError):
@@ -100,6 +101,9 @@ class RowPolicies:
     """Every configured row filter, checked against the exposed schema."""
 
     filters: Mapping[str, RowFilter]  # folded table name ->
+    # Scopes made, by the identity of the caller they were made for (which names the
+    # values of every claim a policy reads), oldest first.
+    _scopes: dict[str, Scope] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def tables(self) -> frozenset[str]:
@@ -111,11 +115,19 @@ class RowPolicies:
         """The claim paths the policies read."""
         return frozenset(path for f in self.filters.values() for _, path in f.terms)
 
-    def scope(self, claims: Claims | None) -> Scope:
-        """The rows a caller with these claims (None: no token) may read."""
+    def scope(self, claims: Claims | None, identity: str | None = None) -> Scope:
+        """The rows a caller with these claims (None: no token) may read; made once per
+        `identity` (a caller's, which tells apart every claim value a policy reads)."""
         if not self.filters:
             return EVERY_ROW
-        return Scope({name: f.condition(claims) for name, f in self.filters.items()})
+        made = self._scopes.get(identity) if identity is not None else None
+        if made is None:
+            made = Scope({name: f.condition(claims) for name, f in self.filters.items()})
+            if identity is not None:
+                if len(self._scopes) >= SCOPES_KEPT:
+                    del self._scopes[next(iter(self._scopes))]
+                self._scopes[identity] = made
+        return made
 
 
 NO_POLICIES = RowPolicies({})
