@@ -62,7 +62,7 @@ def instructions(checkout: Path, path: str, count: int) -> int:
         out = Path(scratch) / "callgrind.out"
         command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
                    sys.executable, "-m", "sqlapi", "serve", str(DATABASE), "--immutable",
-                   "--no-access-log", "--port", str(port)]  # fmt: skip
+                   "--no-access-log", "--time-limit-ms", "600000", "--port", str(port)]  # fmt: skip
         server = subprocess.Popen(
             command,
             cwd=scratch,
