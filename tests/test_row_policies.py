@@ -164,14 +164,20 @@ class As:
         return rows
 
 
+def as_caller(
+    generated: tuple[LiveApp, Path], name: str
+) -> tuple[Path, As, str, tuple[int, ...]]:
+    """(the file, requests as the caller called `name`, the WHERE its policy means)."""
+    live, path = generated
+    claims, orgs, _ = CALLERS[name]
+    return (path, As(live, token(**claims)), *visible(orgs))
+
+
 @pytest.mark.parametrize("name", list(CALLERS))
 def test_every_endpoint_returns_exactly_the_policys_rows(
     generated: tuple[LiveApp, Path], name: str
 ) -> None:
-    live, path = generated
-    claims, orgs, _ = CALLERS[name]
-    caller = As(live, token(**claims))
-    where, params = visible(orgs)
+    path, caller, where, params = as_caller(generated, name)
 
     def ids(sql: str, extra: tuple[Any, ...] = ()) -> list[int]:
         return [r[0] for r in sqlite_rows(path, sql, (*params, *extra))]
@@ -238,10 +244,7 @@ def test_every_endpoint_returns_exactly_the_policys_rows(
 def test_relations_and_related_filters_see_through_the_policy(
     generated: tuple[LiveApp, Path], name: str
 ) -> None:
-    live, path = generated
-    claims, orgs, _ = CALLERS[name]
-    caller = As(live, token(**claims))
-    where, params = visible(orgs)
+    path, caller, where, params = as_caller(generated, name)
     shown = {
         r[0]: r[1]
         for r in sqlite_rows(path, f"SELECT id, name FROM projects WHERE {where}", params)
