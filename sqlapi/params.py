@@ -298,6 +298,8 @@ def parse_rows(
         filters += found
         terms += len(found)
     for text in args.get("_or", []):
+        if not text:
+            continue  # an empty field of a form: no group, as an empty _search is no search
         found_group, counted = parse_or(table, text, within)
         filters.append(found_group)
         terms += counted

@@ -137,7 +137,7 @@ def shared_parameters(limits: RequestLimits) -> dict[str, Json]:
             {"type": "array", "items": {"type": "string"}},
             "a boolean group of filters, ANDed with the others: `(year__lt.1950,"
             "and(rating__gte.4.5,in_print__exact.true))`; each term `col__op.value`, "
-            'a value with `,()"\\` double-quoted',
+            'a value with `,()"\\` double-quoted; an empty value is no group',
             style="form",
             explode=True,
         ),
