@@ -164,9 +164,7 @@ class As:
         return rows
 
 
-def as_caller(
-    generated: tuple[LiveApp, Path], name: str
-) -> tuple[Path, As, str, tuple[int, ...]]:
+def as_caller(generated: tuple[LiveApp, Path], name: str) -> tuple[Path, As, str, tuple[int, ...]]:
     """(the file, requests as the caller called `name`, the WHERE its policy means)."""
     live, path = generated
     claims, orgs, _ = CALLERS[name]
