@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from sqlapi.introspect import introspect
 from sqlapi.keys import Cursor
+from sqlapi.params import RequestContext, RequestLimits, parse_rows
 from sqlapi.query import (
     EVERY_ROW,
     Filter,
@@ -111,3 +112,29 @@ def test_next_page_query_uses_the_key_not_offset() -> None:
     assert "`id` > ?" in query.sql
     plan = " ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + query.sql, query.params))
     assert "USING INTEGER PRIMARY KEY" in plan  # a seek, so deep pages cost what the first does
+
+
+def test_an_or_group_of_indexed_terms_searches_the_index_as_in_does() -> None:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, category INTEGER, name TEXT)")
+    conn.execute("CREATE INDEX items_category ON items (category)")
+    conn.executemany(
+        "INSERT INTO items (category, name) VALUES (?, ?)", [(n % 50, f"n{n}") for n in range(2000)]
+    )
+    conn.execute("ANALYZE")
+    table = introspect(conn).tables[0]
+    context = RequestContext(introspect(conn), RequestLimits())
+    plans = {}
+    for name, pairs in {
+        "in": [("category__in", "7,8,9")],
+        "or": [("_or", "(category__exact.7,category.8,category__exact.9)")],
+    }.items():
+        rows, _ = parse_rows(table, pairs, context)
+        query = build_rows_query(rows)
+        plans[name] = " ".join(
+            r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + query.sql, query.params)
+        )
+        found = [row[0] for row in conn.execute(query.sql, query.params)]
+        assert found == [n + 1 for n in range(2000) if n % 50 in (7, 8, 9)][: len(found)]
+    assert "USING INDEX items_category" in plans["in"], plans
+    assert "USING INDEX items_category" in plans["or"], plans  # not a SCAN of the table
