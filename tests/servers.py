@@ -7,12 +7,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.helpers import wait_for
 
 SCRIPT = Path(sys.executable).parent / "sqlapi"
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "sqlapi"]
@@ -56,6 +57,21 @@ class Server:
         self.url = f"http://127.0.0.1:{port}"
 
 
+class NotServing(Exception):
+    """The server process ended before it was ready."""
+
+
+def answers_ready(url: str, process: subprocess.Popen[str] | None = None) -> bool:
+    """GET url/readyz is 200 (not listening yet, or a 503: False)."""
+    if process is not None and process.poll() is not None:
+        raise NotServing(f"exit code {process.returncode}")
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
 @contextmanager
 def serving(
     *args: str, cwd: Path | None = None, obey_permissions: bool = False
@@ -72,18 +88,13 @@ def serving(
         preexec_fn=_drop_file_capabilities if obey_permissions and os.geteuid() == 0 else None,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                ready = f"http://127.0.0.1:{port}/readyz"
-                with urllib.request.urlopen(ready, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    stderr = process.stderr.read() if process.stderr else ""
-                    raise RuntimeError(f"sqlapi serve did not become ready: {stderr}") from None
-                time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_for(lambda: answers_ready(url, process), 30, what=f"GET {url}/readyz is 200")
+        except (AssertionError, NotServing) as error:
+            process.kill()
+            stderr = process.communicate(timeout=30)[1]
+            raise RuntimeError(f"sqlapi serve did not become ready ({error}): {stderr}") from None
         yield Server(process, port)
     finally:
         if process.poll() is None:
@@ -121,15 +132,13 @@ class InProcess:
             target=self.loop.run_until_complete, args=(run(),), daemon=True
         )
         self.thread.start()
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/readyz", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+
+        def ready() -> bool:
+            if not self.thread.is_alive():
+                raise RuntimeError("the in-process server ended before it was ready")
+            return answers_ready(self.url)
+
+        wait_for(ready, 15, what=f"GET {self.url}/readyz is 200")
 
     @property
     def gateway(self) -> object:

@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from sqlapi.openapi import ASSETS
+from tests.helpers import wait_for, write
 from tests.servers import COMMAND, fetch, free_port, serving
 
 ROOT = Path(__file__).parents[1]
@@ -89,10 +89,7 @@ def test_sigterm_ends_event_streams_cleanly_and_exits_zero(
     tmp_path: Path, server_name: str
 ) -> None:
     path = tmp_path / "feed.db"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE feed (id INTEGER PRIMARY KEY, body TEXT)")
-    conn.commit()
-    conn.close()
+    write(path, "CREATE TABLE feed (id INTEGER PRIMARY KEY, body TEXT)")
     with serving(str(path), "--server", server_name) as server:
         stream = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
         stream.request("GET", "/api/tables/feed/events")
@@ -105,18 +102,27 @@ def test_sigterm_ends_event_streams_cleanly_and_exits_zero(
         assert time.monotonic() - started < 8  # well inside the 10 s grace period
 
 
+def answering_workers(url: str, seconds: float = 10) -> set[int]:
+    """The pids of the two workers, once each has answered a scrape of /metrics (a new
+    connection each time, which the kernel gives to either), within `seconds`."""
+    pids: set[int] = set()
+
+    def both() -> bool:
+        text = fetch(f"{url}/metrics")[2].decode()
+        found = re.findall(r'^sqlapi_asyncio_tasks\{pid="(\d+)"\}', text, re.MULTILINE)
+        pids.update(int(pid) for pid in found)
+        return len(pids) == 2
+
+    wait_for(both, seconds, what=lambda: f"both workers to answer (seen: {pids})")
+    return pids
+
+
 @SERVERS
 def test_both_workers_answer_on_the_one_port(edge_path: Path, server_name: str) -> None:
     """New connections reach both workers (the tasks gauge is labelled by the pid that
     answered the scrape)."""
     with serving(str(edge_path), "--workers", "2", "--server", server_name) as server:
-        pids = set()
-        for _ in range(40):  # a new connection each time
-            text = fetch(f"{server.url}/metrics")[2].decode()
-            pids |= set(re.findall(r'^sqlapi_asyncio_tasks\{pid="(\d+)"\}', text, re.MULTILINE))
-            if len(pids) == 2:
-                break
-        assert len(pids) == 2
+        assert len(answering_workers(server.url)) == 2
 
 
 def dockerfile() -> dict[str, list[str]]:
@@ -176,15 +182,17 @@ def test_dockerfile_install_and_start_steps_work_in_a_fresh_virtualenv(tmp_path:
             str(venv / "bin" / healthcheck[0]),
             *[a.replace("8000", str(port)) for a in healthcheck[1:]],
         ]
-        for _ in range(100):
-            if subprocess.run(healthcheck, capture_output=True).returncode == 0:
-                break
-            time.sleep(0.2)
-        else:
-            pytest.fail(
-                "the HEALTHCHECK never passed: "
-                + (process.stderr.read().decode() if process.stderr else "")
+        try:
+            wait_for(
+                lambda: subprocess.run(healthcheck, capture_output=True).returncode == 0,
+                20,
+                what="the HEALTHCHECK to pass",
+                every=0.2,
             )
+        except AssertionError as error:
+            process.kill()
+            stderr = process.communicate()[1].decode() if process.stderr else ""
+            pytest.fail(f"{error}: {stderr}")
         status, _, body = fetch(f"http://127.0.0.1:{port}/api/tables/genres/rows?_limit=1")
         assert status == 200 and json.loads(body)["rows"] == [{"id": 1, "name": "Fiction"}]
         # The docs' files come from the installed package itself (package-data), not the checkout.
@@ -226,10 +234,8 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 )
 def test_nginx_caches_and_revalidates_and_follows_commits(tmp_path: Path) -> None:
     path = tmp_path / "shop.db"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)")
-    conn.execute("INSERT INTO items (name) VALUES ('first')")
-    conn.commit()
+    write(path, "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)")
+    write(path, "INSERT INTO items (name) VALUES ('first')")
     with serving(str(path)) as server:
         proxy_port = free_port()
         site = (ROOT / "deploy" / "nginx" / "sqlapi.conf").read_text()
@@ -252,28 +258,19 @@ def test_nginx_caches_and_revalidates_and_follows_commits(tmp_path: Path) -> Non
         )
         try:
             url = f"http://127.0.0.1:{proxy_port}/api/tables/items/rows"
-            for _ in range(100):
-                try:
-                    first = fetch(url)
-                    break
-                except OSError:
-                    time.sleep(0.05)
+            first = wait_for(lambda: fetch(url), 5, what="nginx to listen", ignoring=(OSError,))
             assert first[0] == 200 and first[1]["x-cache-status"] == "MISS"
             assert fetch(url)[1]["x-cache-status"] == "HIT"
             time.sleep(2.1)  # past proxy_cache_valid (nginx counts whole seconds)
             again = fetch(url)
             assert again[1]["x-cache-status"] == "REVALIDATED"  # sqlapi answered 304 to nginx
             assert again[2] == first[2]
-            conn.execute("INSERT INTO items (name) VALUES ('second')")
-            conn.commit()
-            deadline = time.monotonic() + 10
-            while b"second" not in fetch(url)[2] and time.monotonic() < deadline:
-                time.sleep(0.2)
+            write(path, "INSERT INTO items (name) VALUES ('second')")
+            wait_for(lambda: b"second" in fetch(url)[2], what="the commit to show through nginx")
             assert [r["name"] for r in json.loads(fetch(url)[2])["rows"]] == ["first", "second"]
         finally:
             nginx.terminate()
             nginx.wait(timeout=10)
-            conn.close()
 
 
 def test_access_log_records_each_request(tmp_path: Path) -> None:
@@ -284,12 +281,8 @@ def test_access_log_records_each_request(tmp_path: Path) -> None:
             [*COMMAND, "serve", "--port", str(port)], stdout=out, stderr=subprocess.DEVNULL
         )
         try:
-            for _ in range(100):
-                try:
-                    fetch(f"http://127.0.0.1:{port}/api/tables/genres/rows?_limit=1")
-                    break
-                except OSError:
-                    time.sleep(0.1)
+            url = f"http://127.0.0.1:{port}/api/tables/genres/rows?_limit=1"
+            wait_for(lambda: fetch(url), what="an answer", ignoring=(OSError,))
         finally:
             process.terminate()
             process.wait(timeout=30)

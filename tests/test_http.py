@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import http.client
 import signal
-import sqlite3
 import time
 import urllib.request
 from pathlib import Path
 
 from sqlapi.config import Settings
 from tests.fixtures import LiveApp
+from tests.helpers import wait_for, write
 from tests.servers import serving
 
 
@@ -42,10 +42,7 @@ def test_etag_depends_on_the_request(sample: LiveApp) -> None:
 
 def test_etag_changes_when_another_process_commits_and_not_otherwise(tmp_path: Path) -> None:
     path = tmp_path / "t.db"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
-    conn.execute("INSERT INTO t (v) VALUES ('a')")
-    conn.commit()
+    write(path, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", "INSERT INTO t (v) VALUES ('a')")
     live = LiveApp(Settings(database=path))
     try:
         url = "/api/tables/t/rows"
@@ -53,20 +50,16 @@ def test_etag_changes_when_another_process_commits_and_not_otherwise(tmp_path: P
         assert live.get(url).headers["cache-control"] == "no-cache"
         time.sleep(0.3)  # several polls of the watcher, no commit
         assert live.get(url, headers={"If-None-Match": before}).status == 304
-        conn.execute("INSERT INTO t (v) VALUES ('b')")
-        conn.commit()
-        deadline = time.monotonic() + 10
-        while (
-            live.get(url, headers={"If-None-Match": before}).status == 304
-            and time.monotonic() < deadline
-        ):
-            time.sleep(0.02)
+        write(path, "INSERT INTO t (v) VALUES ('b')")
+        wait_for(
+            lambda: live.get(url, headers={"If-None-Match": before}).status != 304,
+            what="the ETag to change",
+        )
         fresh = live.get(url, headers={"If-None-Match": before})
         assert fresh.status == 200 and fresh.headers["etag"] != before
         assert [r["v"] for r in fresh.json()["rows"]] == ["a", "b"]
     finally:
         live.close()
-        conn.close()
 
 
 def test_immutable_sends_a_long_cache_control(tmp_path: Path, edge_path: Path) -> None:

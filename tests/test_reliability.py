@@ -15,51 +15,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 
 from sqlapi.config import Settings
 from sqlapi.errors import ProblemError
 from tests.fixtures import LiveApp
+from tests.helpers import make_db, wait_for, write
 from tests.servers import fetch, in_process, serving
-
-T = TypeVar("T")
-
-
-def wait_for(check: Callable[[], T], seconds: float = 10) -> T:
-    """The first truthy value of `check()`, polled; fails after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"still not true after {seconds} s"
-        time.sleep(0.05)
-
-
-def write(path: Path, *statements: str, params: Any = ()) -> None:
-    """Commit statements from a connection of another program than sqlapi."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        for statement in statements:
-            conn.execute(statement, params) if params else conn.execute(statement)
-    finally:
-        conn.close()
-
-
-def make_db(path: Path, table: str, rows: int = 3, journal: str = "delete") -> Path:
-    conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA journal_mode = {journal}")
-    conn.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, title TEXT NOT NULL)")
-    conn.executemany(
-        f"INSERT INTO {table} (title) VALUES (?)", [(f"{table} {i}",) for i in range(rows)]
-    )
-    conn.commit()
-    conn.close()
-    return path
 
 
 def names(body: bytes) -> set[str]:
@@ -343,12 +308,12 @@ def test_64_readers_see_only_whole_transactions_while_another_process_writes(
         ]
         failures: list[str] = []
         answered = collections.Counter[str]()
-        deadline = time.monotonic() + seconds
+        writing_ends = time.monotonic() + seconds  # the readers read while the writer writes
 
         def read(worker: int) -> None:
             connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
             turn = worker
-            while time.monotonic() < deadline:
+            while time.monotonic() < writing_ends:
                 turn += 1
                 url = (
                     urls[turn % len(urls)] if turn % 6 else f"/api/tables/ledger/rows?batch={turn}"
