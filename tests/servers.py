@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tests.helpers import wait_for
+from tests.processes import spawn, stop
 
 SCRIPT = Path(sys.executable).parent / "sqlapi"
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "sqlapi"]
@@ -76,10 +79,11 @@ def answers_ready(url: str, process: subprocess.Popen[str] | None = None) -> boo
 def serving(
     *args: str, cwd: Path | None = None, obey_permissions: bool = False
 ) -> Iterator[Server]:
-    """`sqlapi serve ARGS --port P`, ready (GET /readyz is 200) before the body runs.
+    """`sqlapi serve ARGS --port P`, ready (GET /readyz is 200) before the body runs; then
+    stopped, it and its workers (see processes.stop).
     `obey_permissions`: even when the tests run as root, file modes bind the server."""
     port = free_port()
-    process = subprocess.Popen(
+    process = spawn(
         [*COMMAND, "serve", *args, "--port", str(port)],
         cwd=cwd,
         stdout=subprocess.DEVNULL,  # the access log: a pipe nobody reads would fill and block
@@ -92,14 +96,13 @@ def serving(
         try:
             wait_for(lambda: answers_ready(url, process), 30, what=f"GET {url}/readyz is 200")
         except (AssertionError, NotServing) as error:
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             stderr = process.communicate(timeout=30)[1]
             raise RuntimeError(f"sqlapi serve did not become ready ({error}): {stderr}") from None
         yield Server(process, port)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 class InProcess:

@@ -18,6 +18,7 @@ import pytest
 
 from sqlapi.openapi import ASSETS
 from tests.helpers import wait_for, write
+from tests.processes import spawn, stop
 from tests.servers import COMMAND, fetch, free_port, serving
 
 ROOT = Path(__file__).parents[1]
@@ -173,26 +174,21 @@ def test_dockerfile_install_and_start_steps_work_in_a_fresh_virtualenv(tmp_path:
     command = [str(venv / "bin" / entrypoint[0]), *entrypoint[1:]]
     command[command.index("--host") + 1] = "127.0.0.1"
     command[command.index("--port") + 1] = str(port)
-    process = subprocess.Popen(
-        command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    log = tmp_path / "stderr.log"
+    with log.open("wb") as stderr:
+        process = spawn(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         healthcheck = json.loads(steps["HEALTHCHECK"][0].split("CMD", 1)[1].strip())
         healthcheck = [
             str(venv / "bin" / healthcheck[0]),
             *[a.replace("8000", str(port)) for a in healthcheck[1:]],
         ]
-        try:
-            wait_for(
-                lambda: subprocess.run(healthcheck, capture_output=True).returncode == 0,
-                20,
-                what="the HEALTHCHECK to pass",
-                every=0.2,
-            )
-        except AssertionError as error:
-            process.kill()
-            stderr = process.communicate()[1].decode() if process.stderr else ""
-            pytest.fail(f"{error}: {stderr}")
+        wait_for(
+            lambda: subprocess.run(healthcheck, capture_output=True).returncode == 0,
+            20,
+            what=lambda: f"the HEALTHCHECK to pass (the server's stderr: {log.read_text()})",
+            every=0.2,
+        )
         status, _, body = fetch(f"http://127.0.0.1:{port}/api/tables/genres/rows?_limit=1")
         assert status == 200 and json.loads(body)["rows"] == [{"id": 1, "name": "Fiction"}]
         # The docs' files come from the installed package itself (package-data), not the checkout.
@@ -203,8 +199,7 @@ def test_dockerfile_install_and_start_steps_work_in_a_fresh_virtualenv(tmp_path:
         assert (site / "sqlapi" / "docs_assets" / "swagger-ui" / "LICENSE").is_file()
         assert not (site / "django").exists(), "Django was installed"
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
 
 
 def test_kubernetes_manifests_validate_against_the_schemas() -> None:
@@ -253,9 +248,7 @@ def test_nginx_caches_and_revalidates_and_follows_commits(tmp_path: Path) -> Non
             f"http {{\naccess_log off;\n{temp_paths}{site}\n}}\n"
         )
         conf = str(tmp_path / "nginx.conf")
-        nginx = subprocess.Popen(
-            [NGINX, "-p", str(tmp_path), "-c", conf, "-g", "daemon off;"], stderr=subprocess.PIPE
-        )
+        nginx = spawn([NGINX, "-p", str(tmp_path), "-c", conf, "-g", "daemon off;"])
         try:
             url = f"http://127.0.0.1:{proxy_port}/api/tables/items/rows"
             first = wait_for(lambda: fetch(url), 5, what="nginx to listen", ignoring=(OSError,))
@@ -269,21 +262,19 @@ def test_nginx_caches_and_revalidates_and_follows_commits(tmp_path: Path) -> Non
             wait_for(lambda: b"second" in fetch(url)[2], what="the commit to show through nginx")
             assert [r["name"] for r in json.loads(fetch(url)[2])["rows"]] == ["first", "second"]
         finally:
-            nginx.terminate()
-            nginx.wait(timeout=10)
+            stop(nginx)
 
 
 def test_access_log_records_each_request(tmp_path: Path) -> None:
     log = tmp_path / "access.log"
     port = free_port()
     with log.open("w") as out:
-        process = subprocess.Popen(
+        process = spawn(
             [*COMMAND, "serve", "--port", str(port)], stdout=out, stderr=subprocess.DEVNULL
         )
-        try:
-            url = f"http://127.0.0.1:{port}/api/tables/genres/rows?_limit=1"
-            wait_for(lambda: fetch(url), what="an answer", ignoring=(OSError,))
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    try:
+        url = f"http://127.0.0.1:{port}/api/tables/genres/rows?_limit=1"
+        wait_for(lambda: fetch(url), what="an answer", ignoring=(OSError,))
+    finally:
+        stop(process)  # SIGTERM: the log is flushed
     assert '"GET /api/tables/genres/rows 1.1" 200' in log.read_text()  # hypercorn logs the path
