@@ -1,8 +1,9 @@
-"""What many tests need: waiting for an observable condition instead of sleeping, and
-small databases written by "another program" than sqlapi."""
+"""What many tests need: waiting for an observable condition instead of sleeping, small
+databases written by "another program" than sqlapi, and event loops that end cleanly."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import Callable
@@ -79,3 +80,29 @@ def make_wal_db(path: Path, values: tuple[str, ...] = ("a", "b")) -> Path:
     finally:
         conn.close()
     return path
+
+
+def finish_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """What asyncio.run does once its coroutine has returned, for a loop a test ran on a
+    thread of its own: cancel the tasks still pending (and let them unwind on this loop,
+    in their own contexts, not in the garbage collector's), close async generators and
+    the default executor, close the loop."""
+    try:
+        tasks = asyncio.all_tasks(loop)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        for task in tasks:
+            if not task.cancelled() and task.exception() is not None:
+                loop.call_exception_handler(
+                    {
+                        "message": "unhandled exception in a task still pending at the end",
+                        "exception": task.exception(),
+                        "task": task,
+                    }
+                )
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+    finally:
+        loop.close()

@@ -11,11 +11,12 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from tests.helpers import wait_for
+from tests.helpers import finish_loop, wait_for
 from tests.processes import spawn, stop
 
 SCRIPT = Path(sys.executable).parent / "sqlapi"
@@ -41,7 +42,8 @@ def fetch(
                 response.read(),
             )
     except urllib.error.HTTPError as error:
-        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+        with error:  # its connection is closed with it
+            return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
 
 
 def _drop_file_capabilities() -> None:
@@ -71,6 +73,9 @@ def answers_ready(url: str, process: subprocess.Popen[str] | None = None) -> boo
     try:
         with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
             return bool(response.status == 200)
+    except urllib.error.HTTPError as error:
+        error.close()
+        return False
     except OSError:
         return False
 
@@ -131,9 +136,7 @@ class InProcess:
         async def run() -> None:
             await serve(self.app, config, shutdown_trigger=self._stop.wait)  # type: ignore[arg-type]
 
-        self.thread = threading.Thread(
-            target=self.loop.run_until_complete, args=(run(),), daemon=True
-        )
+        self.thread = threading.Thread(target=self._run, args=(run(),), daemon=True)
         self.thread.start()
 
         def ready() -> bool:
@@ -142,6 +145,14 @@ class InProcess:
             return answers_ready(self.url)
 
         wait_for(ready, 15, what=f"GET {self.url}/readyz is 200")
+
+    def _run(self, main: Coroutine[Any, Any, None]) -> None:
+        """Serve until stopped, then end the loop as asyncio.run would: tasks left pending
+        unwind here, on their loop, rather than in the garbage collector's context."""
+        try:
+            self.loop.run_until_complete(main)
+        finally:
+            finish_loop(self.loop)
 
     @property
     def gateway(self) -> object:
@@ -152,8 +163,10 @@ class InProcess:
         return self.app.gateway.admission
 
     def close(self) -> None:
-        self.loop.call_soon_threadsafe(self._stop.set)
-        self.thread.join(timeout=15)
+        if self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self._stop.set)
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive(), "the in-process server did not stop within 30 s"
 
 
 @contextmanager

@@ -133,5 +133,6 @@ def test_a_page_from_another_origin_fetches_rows_only_when_allowed() -> None:
             page.locator("#result", has_text="blocked").wait_for(timeout=10_000)
             browser.close()
     finally:
-        allowed.shutdown()
-        foreign.shutdown()
+        for origin in (allowed, foreign):
+            origin.shutdown()
+            origin.server_close()

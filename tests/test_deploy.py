@@ -66,10 +66,11 @@ def test_workers_share_the_port_and_metrics_and_drain_on_sigterm(
             r'route="/api/tables/<table_name>/rows",status="200"} ([0-9.]+)', metrics
         )
         assert served is not None and float(served.group(1)) == 10.0  # every worker's requests
-        streams = []
+        connections, streams = [], []
         for _ in range(4):  # event streams on both workers, most likely
             stream = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
             stream.request("GET", "/api/tables/plain/events")
+            connections.append(stream)
             streams.append(stream.getresponse())
             assert streams[-1].readline().startswith(b"retry:")
         slow = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
@@ -79,8 +80,11 @@ def test_workers_share_the_port_and_metrics_and_drain_on_sigterm(
         server.process.send_signal(signal.SIGTERM)
         answer = slow.getresponse()
         assert answer.status == 400 and json.loads(answer.read())["type"].endswith("time-limit")
+        slow.close()
         for stream in streams:
             assert stream.read() == b"\n"  # each stream ends cleanly, at once
+        for connection in connections:
+            connection.close()
         assert server.process.wait(timeout=30) == 0
         assert time.monotonic() - started < 8  # well inside the 10 s grace period
 
@@ -99,6 +103,8 @@ def test_sigterm_ends_event_streams_cleanly_and_exits_zero(
         started = time.monotonic()
         server.process.send_signal(signal.SIGTERM)
         assert response.read() == b"\n"  # the rest of the stream, then a clean end of body
+        response.close()
+        stream.close()
         assert server.process.wait(timeout=30) == 0
         assert time.monotonic() - started < 8  # well inside the 10 s grace period
 

@@ -156,6 +156,7 @@ def test_a_keep_alive_connection_is_reused_and_closed_only_after_five_idle_secon
         idle_from = time.monotonic()
         assert sock.recv(1) == b""  # the server closes it...
         assert 4.5 < time.monotonic() - idle_from < 7  # ...after hypercorn's 5 s keep-alive
+        connection.close()
 
 
 def test_sigterm_closes_idle_keep_alive_connections_at_once_and_exits_zero() -> None:
@@ -174,3 +175,4 @@ def test_sigterm_closes_idle_keep_alive_connections_at_once_and_exits_zero() -> 
             assert connection.sock is not None
             connection.sock.settimeout(5)
             assert connection.sock.recv(1) == b""
+            connection.close()

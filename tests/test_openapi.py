@@ -180,19 +180,19 @@ def test_a_generated_client_lists_and_filters_rows(tmp_path: Path) -> None:
         try:
             client_module = importlib.import_module("sample_client")
             rows_module = importlib.import_module("sample_client.api.books.list_books_rows")
-            client = client_module.Client(base_url=server.url)
-            page = rows_module.sync(client=client, year=1999, field_limit=2, field_count=True)
-            assert page.count is not None and page.count > 2
-            assert [type(row).__name__ for row in page.rows] == [
-                "BooksRow",
-                "BooksRow",
-            ]  # typed rows
-            assert [row.year for row in page.rows] == [1999, 1999]
-            assert isinstance(page.rows[0].title, str) and isinstance(page.next_, str)
-            second = rows_module.sync(
-                client=client, year=1999, field_limit=2, field_after=page.next_
-            )
-            assert {r.id for r in second.rows}.isdisjoint({r.id for r in page.rows})
+            with client_module.Client(base_url=server.url) as client:  # closed when done
+                page = rows_module.sync(client=client, year=1999, field_limit=2, field_count=True)
+                assert page.count is not None and page.count > 2
+                assert [type(row).__name__ for row in page.rows] == [
+                    "BooksRow",
+                    "BooksRow",
+                ]  # typed rows
+                assert [row.year for row in page.rows] == [1999, 1999]
+                assert isinstance(page.rows[0].title, str) and isinstance(page.next_, str)
+                second = rows_module.sync(
+                    client=client, year=1999, field_limit=2, field_after=page.next_
+                )
+                assert {r.id for r in second.rows}.isdisjoint({r.id for r in page.rows})
         finally:
             sys.path.remove(str(tmp_path))
             for name in [m for m in sys.modules if m.startswith("sample_client")]:
@@ -220,6 +220,7 @@ def test_a_large_schema_s_document_is_built_without_stalling_other_requests(
             response = connection.getresponse()  # its headers go out once it is built
             finished.append(f"document {response.status}")
             response.read()
+            connection.close()
 
         building = threading.Thread(target=ask_for_the_document)
         building.start()
