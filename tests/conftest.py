@@ -38,6 +38,13 @@ def no_process_left_behind() -> Iterator[None]:
         pytest.fail("processes started by the tests are still running: " + "; ".join(described))
 
 
+@pytest.fixture(autouse=True)
+def _slow_tests_only_start_processes(request: pytest.FixtureRequest) -> Iterator[None]:
+    processes.running_a_slow_test = request.node.get_closest_marker("slow") is not None
+    yield
+    processes.running_a_slow_test = None
+
+
 @pytest.fixture(scope="session")
 def edge_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The edge-case database; its bytes and its folder must be unchanged after the session."""

@@ -23,6 +23,9 @@ from tests.helpers import wait_for
 
 PROC = Path("/proc")
 SESSIONS: set[int] = set()  # the session ids (the pids) of the processes `spawn` started
+# Whether the running test is marked slow (conftest says; None outside tests): a test
+# that starts a process must be, so that `pytest -m "not slow"` stays fast.
+running_a_slow_test: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ def group(pgid: int) -> list[int]:
 def spawn(command: list[str], **options: Any) -> subprocess.Popen[Any]:
     """subprocess.Popen(command, **options) in a new session: the process and whatever it
     starts form one group, which `stop` ends as one."""
+    assert running_a_slow_test is not False, "a test that starts a process is marked slow"
     process = subprocess.Popen(command, start_new_session=True, **options)
     SESSIONS.add(process.pid)
     return process

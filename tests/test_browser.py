@@ -25,6 +25,7 @@ if not Path(CHROMIUM).exists():
     )
 
 sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.slow  # a real browser, and a real server, in every test
 
 
 def test_swagger_ui_try_it_out_shows_rows_and_redoc_renders(tmp_path: Path) -> None:

@@ -74,6 +74,7 @@ def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
         yield running.process, running.port
 
 
+@pytest.mark.slow
 def test_real_server_over_tcp_serves_the_sample_and_stops_cleanly(
     server: tuple[subprocess.Popen[str], int],
 ) -> None:
@@ -97,6 +98,7 @@ def test_real_server_over_tcp_serves_the_sample_and_stops_cleanly(
     assert "serving" in log and "7 tables, 2 views" in log and "Traceback" not in log
 
 
+@pytest.mark.slow
 def test_busy_port_is_one_line(server: tuple[subprocess.Popen[str], int]) -> None:
     _, port = server
     assert_one_line_error(run("serve", "--port", str(port)), "already in use")

@@ -25,6 +25,7 @@ ROOT = Path(__file__).parents[1]
 BIN = Path(sys.executable).parent
 
 
+@pytest.mark.slow
 def test_metrics_count_requests_by_route_and_status() -> None:
     with serving() as server:
         for _ in range(3):
@@ -53,6 +54,7 @@ def test_metrics_count_requests_by_route_and_status() -> None:
 SERVERS = pytest.mark.parametrize("server_name", ["hypercorn", "uvicorn"])
 
 
+@pytest.mark.slow
 @SERVERS
 def test_workers_share_the_port_and_metrics_and_drain_on_sigterm(
     edge_path: Path, server_name: str
@@ -89,6 +91,7 @@ def test_workers_share_the_port_and_metrics_and_drain_on_sigterm(
         assert time.monotonic() - started < 8  # well inside the 10 s grace period
 
 
+@pytest.mark.slow
 @SERVERS
 def test_sigterm_ends_event_streams_cleanly_and_exits_zero(
     tmp_path: Path, server_name: str
@@ -124,6 +127,7 @@ def answering_workers(url: str, seconds: float = 10) -> set[int]:
     return pids
 
 
+@pytest.mark.slow
 @SERVERS
 def test_both_workers_answer_on_the_one_port(edge_path: Path, server_name: str) -> None:
     """New connections reach both workers (the tasks gauge is labelled by the pid that
@@ -149,6 +153,7 @@ def test_dockerfile_lints_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_dockerfile_install_and_start_steps_work_in_a_fresh_virtualenv(tmp_path: Path) -> None:
     """No Docker engine here: run the image's COPY, pip install, ENTRYPOINT and HEALTHCHECK
     in a new virtualenv, so that a broken step fails CI."""
@@ -233,6 +238,7 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 @pytest.mark.skipif(
     not Path(NGINX).exists() and not os.environ.get("CI"), reason="nginx is not installed"
 )
+@pytest.mark.slow
 def test_nginx_caches_and_revalidates_and_follows_commits(tmp_path: Path) -> None:
     path = tmp_path / "shop.db"
     write(path, "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)")
@@ -271,6 +277,7 @@ def test_nginx_caches_and_revalidates_and_follows_commits(tmp_path: Path) -> Non
             stop(nginx)
 
 
+@pytest.mark.slow
 def test_access_log_records_each_request(tmp_path: Path) -> None:
     log = tmp_path / "access.log"
     port = free_port()

@@ -8,6 +8,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from sqlapi.config import Settings
 from tests.fixtures import LiveApp
 from tests.helpers import wait_for, write
@@ -77,6 +79,7 @@ def test_probes_are_never_cached(sample: LiveApp) -> None:
     )
 
 
+@pytest.mark.slow
 def test_cors_preflight_and_exposed_headers_for_allowed_origins_only() -> None:
     with serving("--cors", "https://app.example", "--cors", "https://other.example") as server:
         preflight = urllib.request.Request(
@@ -104,6 +107,7 @@ def test_cors_preflight_and_exposed_headers_for_allowed_origins_only() -> None:
             assert response.headers["Access-Control-Allow-Origin"] is None
 
 
+@pytest.mark.slow
 def test_cors_wildcard() -> None:
     with serving("--cors", "*") as server:
         request = urllib.request.Request(
@@ -137,6 +141,7 @@ def test_the_installed_quart_gets_sqlapis_connection_class(sample: LiveApp) -> N
     assert sample.app.asgi_http_class is connection.HTTPConnection
 
 
+@pytest.mark.slow
 def test_a_keep_alive_connection_is_reused_and_closed_only_after_five_idle_seconds() -> None:
     with serving("--no-access-log") as server:
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
@@ -159,6 +164,7 @@ def test_a_keep_alive_connection_is_reused_and_closed_only_after_five_idle_secon
         connection.close()
 
 
+@pytest.mark.slow
 def test_sigterm_closes_idle_keep_alive_connections_at_once_and_exits_zero() -> None:
     with serving("--no-access-log") as server:
         idle = []

@@ -141,6 +141,7 @@ CHECKS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("database", ["sample", "edge", "chinook"])
 def test_schemathesis_finds_no_failures(
     database: str, edge_path: Path, chinook_path: Path, tmp_path: Path
@@ -165,6 +166,7 @@ def test_schemathesis_finds_no_failures(
     assert re.search(r"\d+ generated, \d+ passed", summary), summary
 
 
+@pytest.mark.slow
 def test_a_generated_client_lists_and_filters_rows(tmp_path: Path) -> None:
     with serving() as server:
         spec = tmp_path / "openapi.json"
@@ -199,6 +201,7 @@ def test_a_generated_client_lists_and_filters_rows(tmp_path: Path) -> None:
                 del sys.modules[name]
 
 
+@pytest.mark.slow
 def test_a_large_schema_s_document_is_built_without_stalling_other_requests(
     tmp_path: Path,
 ) -> None:

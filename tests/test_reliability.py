@@ -99,6 +99,7 @@ def test_a_reopen_that_fails_keeps_the_current_connections_serving(
         assert app.get("/api/tables/books/rows").status == 200
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("journal", ["delete", "wal"])
 def test_a_file_replaced_by_an_atomic_rename_is_served_without_a_restart(
     tmp_path: Path, journal: str
@@ -133,6 +134,7 @@ def assert_unavailable(url: str) -> None:
     assert fetch(url + "/healthz")[0] == 200  # the process is up: no restart is needed
 
 
+@pytest.mark.slow
 def test_a_missing_file_is_503_until_it_is_back(tmp_path: Path) -> None:
     path = make_db(tmp_path / "books.db", "books")
     with serving(str(path)) as server:
@@ -146,6 +148,7 @@ def test_a_missing_file_is_503_until_it_is_back(tmp_path: Path) -> None:
         assert status == 200 and len(json.loads(body)["rows"]) == 3
 
 
+@pytest.mark.slow
 def test_an_unreadable_file_is_503_until_it_is_readable_again(tmp_path: Path) -> None:
     path = make_db(tmp_path / "books.db", "books")
     with serving(str(path), obey_permissions=True) as server:
@@ -159,6 +162,7 @@ def test_an_unreadable_file_is_503_until_it_is_readable_again(tmp_path: Path) ->
         assert fetch(f"{server.url}/api/tables/books/rows")[0] == 200
 
 
+@pytest.mark.slow
 def test_a_file_replaced_by_one_that_is_not_sqlite_is_503_until_a_good_one_comes(
     tmp_path: Path,
 ) -> None:
@@ -193,6 +197,7 @@ def damage_a_table(path: Path) -> None:
             handle.write(bytes([0xDE, 0xAD, 0xBE, 0xEF]) * (page_size // 4))
 
 
+@pytest.mark.slow
 def test_damaged_pages_are_problems_and_the_rest_is_still_served(tmp_path: Path) -> None:
     path = tmp_path / "damaged.db"
     damage_a_table(path)
@@ -218,6 +223,7 @@ def test_damaged_pages_are_problems_and_the_rest_is_still_served(tmp_path: Path)
         assert server.process.poll() is None
 
 
+@pytest.mark.slow
 def test_a_table_whose_hidden_column_was_renamed_is_withheld_not_exposed(tmp_path: Path) -> None:
     path = tmp_path / "users.db"
     write(
@@ -287,6 +293,7 @@ def check_consistent(path: str, status: int, body: bytes) -> str | None:
     return None if count % 10 == 0 else f"{path}: count {count}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("journal", ["wal", "delete"])
 def test_64_readers_see_only_whole_transactions_while_another_process_writes(
     tmp_path: Path, journal: str
@@ -439,6 +446,7 @@ def test_clients_that_vanish_mid_query_or_mid_stream_leave_nothing_running(
         wait_for(lambda: threading.active_count() <= threads_before)  # no thread left behind
 
 
+@pytest.mark.slow
 def test_sigterm_under_load_finishes_what_it_answers_and_exits_zero(edge_path: Path) -> None:
     urls = [
         "/api/tables/plain/rows",
