@@ -108,7 +108,15 @@ def test_component_names_are_valid_and_unique_for_any_table_name(edge_path: Path
     names = component_names(tuple(tables))
     assert len(set(n.lower() for n in names.values())) == len(tables)
     assert all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", n) for n in names.values())
-    assert {names[n] for n in WEIRD_NAMES} and names["plain"] == "Plain"
+    weird = {name: names[name] for name in WEIRD_NAMES}
+    assert len(set(weird.values())) == len(WEIRD_NAMES)  # each its own
+    # Readable where the name allows: its words in CamelCase, with a hash of the name
+    # whenever that loses something (a space, a quote, a dash...).
+    assert names["plain"] == "Plain" and weird["select"] == "Select"
+    assert weird["1starts_with_digit"] == "T1startsWithDigit"
+    assert re.fullmatch(r"WithSpace_[0-9a-f]{6}", weird["with space"])
+    assert re.fullmatch(r"MixedCase_[0-9a-f]{6}", weird["Mixed Case"])
+    assert re.fullmatch(r"DqUote_[0-9a-f]{6}", weird['dq"uote'])
 
 
 def test_cli_prints_the_served_document(sample: LiveApp) -> None:
