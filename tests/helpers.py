@@ -82,6 +82,11 @@ def make_wal_db(path: Path, values: tuple[str, ...] = ("a", "b")) -> Path:
     return path
 
 
+def leased(pool: Any) -> int:
+    """How many of a sqlapi pool's connections are running a query now (are leased)."""
+    return int(pool.size - pool._idle.qsize())
+
+
 def finish_loop(loop: asyncio.AbstractEventLoop) -> None:
     """What asyncio.run does once its coroutine has returned, for a loop a test ran on a
     thread of its own: cancel the tasks still pending (and let them unwind on this loop,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from sqlapi.config import Settings
 from sqlapi.readonly import connect_readonly
 from tests.conftest import sha256
 from tests.fixtures import LiveApp
-from tests.helpers import make_wal_db, wait_for, write
+from tests.helpers import leased, make_wal_db, wait_for, write
 
 WRITES = [
     "INSERT INTO plain VALUES ('x', 1, 1)",
@@ -84,27 +85,28 @@ def test_immutable_opens_create_nothing_even_for_wal(tmp_path: Path) -> None:
 
 def test_slow_query_is_interrupted_and_the_server_stays_responsive(edge_path: Path) -> None:
     live = LiveApp(Settings(database=edge_path, time_limit_ms=300, pool_size=2))
+    pool = live.app.gateway.db.pool
 
-    async def scenario() -> tuple[int, dict[str, object], list[str]]:
-        finished: list[str] = []
+    async def scenario() -> tuple[list[int], bool, int, dict[str, object]]:
+        slow = asyncio.ensure_future(live.client.get("/api/tables/slow/rows"))
 
-        async def get(url: str, name: str) -> tuple[int, bytes]:
-            response = await live.client.get(url)
-            finished.append(name)
-            return response.status_code, await response.get_data()
+        async def slow_query_running() -> None:  # it holds one of the two pool connections
+            while leased(pool) != 1:
+                await asyncio.sleep(0.001)
 
-        slow = asyncio.ensure_future(get("/api/tables/slow/rows", "slow"))
-        await asyncio.sleep(0.05)
-        await get("/healthz", "health")
-        await get("/api/tables/plain/rows", "rows")
-        status, body = await slow
-        import json
-
-        return status, json.loads(body), finished
+        await asyncio.wait_for(slow_query_running(), 5)
+        others = [
+            await live.client.get("/healthz"),
+            await live.client.get("/api/tables/plain/rows"),
+        ]
+        still_running = not slow.done()  # the others were answered while the slow query ran
+        answer = await slow
+        body = json.loads(await answer.get_data())
+        return [o.status_code for o in others], still_running, answer.status_code, body
 
     try:
-        status, body, finished = live.run(scenario())
-        assert finished == ["health", "rows", "slow"]  # others answered while the slow query ran
+        others, still_running, status, body = live.run(scenario())
+        assert others == [200, 200] and still_running
         assert status == 400
         assert body["type"] == "urn:sqlapi:problem:time-limit" and body["time_limit_ms"] == 300
         for _ in range(4):  # the interrupted connections serve the next requests normally

@@ -77,6 +77,7 @@ def test_workers_share_the_port_and_metrics_and_drain_on_sigterm(
             assert streams[-1].readline().startswith(b"retry:")
         slow = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
         slow.request("GET", "/api/tables/slow/rows")  # runs until the 2 s time limit
+        # Time for a worker (another process: no event to wait for) to start the query.
         time.sleep(0.5)
         started = time.monotonic()
         server.process.send_signal(signal.SIGTERM)
@@ -266,7 +267,8 @@ def test_nginx_caches_and_revalidates_and_follows_commits(tmp_path: Path) -> Non
             first = wait_for(lambda: fetch(url), 5, what="nginx to listen", ignoring=(OSError,))
             assert first[0] == 200 and first[1]["x-cache-status"] == "MISS"
             assert fetch(url)[1]["x-cache-status"] == "HIT"
-            time.sleep(2.1)  # past proxy_cache_valid (nginx counts whole seconds)
+            # Past proxy_cache_valid (nginx counts whole seconds): nothing to wait for but time.
+            time.sleep(2.1)
             again = fetch(url)
             assert again[1]["x-cache-status"] == "REVALIDATED"  # sqlapi answered 304 to nginx
             assert again[2] == first[2]

@@ -7,7 +7,6 @@ import json
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -50,7 +49,9 @@ class EventReader:
         self.comments: list[str] = []
         self.retry: str | None = None
 
-    def next_event(self) -> dict[str, str]:
+    def next_event(self, or_comment: bool = False) -> dict[str, str]:
+        """The next event; with `or_comment`, a comment line before it ends the wait too
+        (returned as {"comment": line})."""
         fields: dict[str, str] = {}
         while True:
             line = self.response.readline().decode().rstrip("\n")
@@ -60,6 +61,8 @@ class EventReader:
                 continue
             if line.startswith(":"):
                 self.comments.append(line)
+                if or_comment and not fields:
+                    return {"comment": line}
                 continue
             name, _, value = line.partition(": ")
             if name == "retry":
@@ -114,11 +117,9 @@ def test_change_events_keep_alive_and_tables_without_integer_key(tmp_path: Path)
     path = make_feed(tmp_path / "feed.db", "wal")
     with in_process(Settings(database=path, keepalive_s=0.2)) as server:
         reader = EventReader(server, "/api/tables/tags/events")
-        time.sleep(0.5)
-        conn = sqlite3.connect(path)
-        conn.execute("INSERT INTO tags VALUES ('new')")
-        conn.commit()
-        conn.close()
+        # Subscribed and idle: keep-alive comments come (every 0.2 s) before any event.
+        assert reader.next_event(or_comment=True) == {"comment": ": keep-alive"}
+        write(path, "INSERT INTO tags VALUES ('new')")
         event = reader.next_event()
         reader.close()
         assert event["event"] == "change" and "id" not in event

@@ -114,7 +114,9 @@ def test_a_client_that_goes_away_stops_the_export(big_path: Path) -> None:
                 b"GET /api/tables/endless/rows?_format=ndjson HTTP/1.1\r\nHost: x\r\n\r\n"
             )
             client.recv(4096)
-            time.sleep(0.3)  # the server has filled the socket buffers and waits for the reader
+            # Time for the server to fill the socket buffers and wait for the reader: no
+            # event tells when hypercorn's writes block.
+            time.sleep(0.3)
             assert db.open_streams == 1
         # the export's cursor and connection are closed
         wait_for(lambda: db.open_streams == 0, what="the export to stop")

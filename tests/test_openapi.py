@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -222,24 +221,38 @@ def test_a_large_schema_s_document_is_built_without_stalling_other_requests(
         conn.execute(f"CREATE TABLE t{t:03d} (id INTEGER PRIMARY KEY, {columns})")
     conn.commit()
     conn.close()
-    finished: list[str] = []
+    answered: list[int] = []
     with in_process(Settings(database=path)) as server:
+        provider = server.app.documentation.openapi_provider
+        assert provider._pending is not None, "the document is built from the start"
+        building = provider._pending[1]
+        asked = threading.Event()  # the document's request has reached the provider
+        encoded = provider.encoded
+
+        async def asking() -> object:
+            asked.set()
+            return await encoded()
+
+        provider.encoded = asking
 
         def ask_for_the_document() -> None:
             connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
             connection.request("GET", "/openapi.json")
             response = connection.getresponse()  # its headers go out once it is built
-            finished.append(f"document {response.status}")
+            answered.append(response.status)
             response.read()
             connection.close()
 
-        building = threading.Thread(target=ask_for_the_document)
-        building.start()
-        time.sleep(0.3)  # the document is asked for (and takes seconds) before the rows
+        document_request = threading.Thread(target=ask_for_the_document)
+        document_request.start()
+        assert asked.wait(30)
+        assert not building.done(), "built before it was asked for: make the schema larger"
         for _ in range(5):
             assert fetch(f"{server.url}/api/tables/t007/rows", timeout=60)[0] == 200
-            finished.append("rows")
-        building.join(timeout=120)
+        # All five were answered while a request for the document waited, and while the
+        # document was still being built.
+        assert answered == [] and not building.done()
+        document_request.join(timeout=120)
+        assert answered == [200]
         document = json.loads(fetch(f"{server.url}/openapi.json")[2])
-    assert finished == ["rows"] * 5 + ["document 200"]
     assert "/api/tables/t599/rows" in document["paths"]

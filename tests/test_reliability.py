@@ -23,7 +23,7 @@ import pytest
 from sqlapi.config import Settings
 from sqlapi.errors import ProblemError
 from tests.fixtures import LiveApp
-from tests.helpers import make_db, wait_for, write
+from tests.helpers import leased, make_db, wait_for, write
 from tests.servers import fetch, in_process, serving
 
 
@@ -73,8 +73,7 @@ def test_a_dropped_table_or_column_answers_404_or_400_even_before_the_watcher_lo
     app, path = live
     write(path, "CREATE TABLE doomed (id INTEGER PRIMARY KEY, note TEXT, extra TEXT)")
     wait_for(lambda: app.get("/api/tables/doomed/rows").status == 200)
-    app.app.gateway.db.poll_interval_s = 3600  # the watcher sleeps from now on
-    time.sleep(0.3)
+    app.run(app.app.gateway.db.watcher.stop())  # from now on only requests look at the file
     write(path, "ALTER TABLE doomed DROP COLUMN extra")
     answer = app.get("/api/tables/doomed/rows?extra__isnull=true")
     assert answer.status == 400, answer.body  # the request is answered again, on the new schema
@@ -93,8 +92,7 @@ def test_a_reopen_that_fails_keeps_the_current_connections_serving(
 ) -> None:
     app, path = live
     db = app.app.gateway.db
-    db.poll_interval_s = 3600  # the watcher sleeps from now on: it cannot mend the pool
-    time.sleep(0.3)
+    app.run(db.watcher.stop())  # from now on nothing looks at the file: nothing mends the pool
     path.rename(path.with_suffix(".away"))  # gone just as new connections are opened
     with pytest.raises(ProblemError):
         app.run(db.reopen())
@@ -407,7 +405,8 @@ def test_requests_beyond_max_active_wait_their_turn_and_are_all_answered(
 
         slow = threading.Thread(target=ask, args=("slow", "/api/tables/slow/rows"))
         slow.start()
-        time.sleep(0.3)  # the slow query holds the one place until the time limit
+        # The slow query holds the one place (and a pool connection) until the time limit.
+        wait_for(lambda: admission._places.locked() and leased(server.app.gateway.db.pool) == 1)
         quick = threading.Thread(target=ask, args=("quick", "/api/tables/small/rows/1"))
         asked = time.monotonic()
         quick.start()
@@ -430,15 +429,17 @@ def test_clients_that_vanish_mid_query_or_mid_stream_leave_nothing_running(
     settings = Settings(database=clients_path, pool_size=1, time_limit_ms=60_000)
     with in_process(settings) as server:
         gateway = server.app.gateway
+        db = gateway.db
         threads_before = threading.active_count()
-        for path in (
-            "/api/tables/slow/rows",
-            "/api/tables/slow/rows?_format=ndjson",
-            "/api/tables/slow/columns/n",  # a scan, shared by whoever asks: nobody is left
+        for path, running in (
+            ("/api/tables/slow/rows", lambda: leased(db.pool) == 1),
+            ("/api/tables/slow/rows?_format=ndjson", lambda: db.open_streams == 1),
+            # a scan, shared by whoever asks: nobody is left
+            ("/api/tables/slow/columns/n", lambda: leased(db.pool) == 1),
         ):
             with socket.create_connection(("127.0.0.1", server.port)) as sock:
                 sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-                time.sleep(0.3)  # the query is running; the client hangs up
+                wait_for(running, what=f"the query of {path} to run")  # then the client hangs up
             # The one pool connection is free again long before the 60 s time limit.
             status, _, _ = fetch(f"{server.url}/api/tables/quick/rows", timeout=10)
             assert status == 200
@@ -481,13 +482,15 @@ def test_sigterm_under_load_finishes_what_it_answers_and_exits_zero(edge_path: P
                         outcomes.append(("answered", ""))
                 except (ConnectionError, http.client.RemoteDisconnected):
                     outcomes.append(("not accepted", ""))  # no status line: safe to retry
-                    time.sleep(0.05)
+                    time.sleep(0.05)  # and retry after a pause, as a client would
                 finally:
                     connection.close()
 
         with concurrent.futures.ThreadPoolExecutor(17) as pool:
             workers = [pool.submit(load, i) for i in range(16)]
             slow = pool.submit(fetch, f"{server.url}/api/tables/slow/rows")
+            # A second of load, by the end of which the slow request (2 s) is in flight in
+            # the server: another process, where no event tells that it is.
             time.sleep(1.0)
             server.process.send_signal(signal.SIGTERM)
             status, _, body = slow.result(timeout=30)  # in flight at SIGTERM: answered whole
