@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,7 +19,7 @@ import pytest
 
 from sqlapi.openapi import ASSETS
 from tests.helpers import wait_for, write
-from tests.processes import spawn, stop
+from tests.processes import alive, children, command_line, spawn, stop
 from tests.servers import COMMAND, fetch, free_port, serving
 
 ROOT = Path(__file__).parents[1]
@@ -135,6 +136,31 @@ def test_both_workers_answer_on_the_one_port(edge_path: Path, server_name: str) 
     answered the scrape)."""
     with serving(str(edge_path), "--workers", "2", "--server", server_name) as server:
         assert len(answering_workers(server.url)) == 2
+
+
+@pytest.mark.slow
+def test_workers_end_when_their_supervisor_is_killed(edge_path: Path) -> None:
+    """A supervisor killed outright (SIGKILL, the OOM killer) leaves nothing behind: its
+    workers end on their own and the port is free for the next `sqlapi serve`."""
+    with serving(str(edge_path), "--workers", "2") as server:
+        supervisor = server.process.pid
+        answered = answering_workers(server.url)
+        started = children(supervisor)  # the workers, and multiprocessing's resource tracker
+        workers = {pid for pid in started if "resource_tracker" not in command_line(pid)}
+        assert workers == answered  # the supervisor's two children serve the port
+        server.process.kill()  # the supervisor only
+        server.process.wait(timeout=10)
+        wait_for(
+            lambda: not [pid for pid in started if alive(pid)],
+            10,
+            what=lambda: f"the supervisor's children to end: {[p for p in started if alive(p)]}",
+        )
+        with pytest.raises(ConnectionRefusedError):  # nobody serves the port any more
+            socket.create_connection(("127.0.0.1", server.port), timeout=5).close()
+        with socket.socket() as sock:  # and it can be bound again, as `sqlapi serve` binds it
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", server.port))
+            sock.listen()
 
 
 def dockerfile() -> dict[str, list[str]]:
