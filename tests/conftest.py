@@ -1,19 +1,48 @@
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sqlapi.config import Settings, sample_database
+from tests import processes
 from tests.fixtures import LiveApp, build_edge_db
+from tests.helpers import wait_for
 
 CHINOOK = Path(__file__).resolve().parents[2] / "shared" / "data" / "chinook.sqlite"
 
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_left_behind() -> Iterator[None]:
+    """Fails the run if a process it started outlives it (a server's worker, a proxy...):
+    set up before, and so torn down after, every other fixture of the session."""
+    before = processes.snapshot()
+    yield
+    try:  # one that was just told to stop may still be on its way out
+        wait_for(lambda: not processes.left_behind(before), 3)
+    except AssertionError:
+        leftovers = processes.left_behind(before)
+        described = [f"{p.pid} ({processes.command_line(p.pid)})" for p in leftovers]
+        for leftover in leftovers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(leftover.pid, signal.SIGKILL)
+        pytest.fail("processes started by the tests are still running: " + "; ".join(described))
+
+
+@pytest.fixture(autouse=True)
+def _slow_tests_only_start_processes(request: pytest.FixtureRequest) -> Iterator[None]:
+    processes.running_a_slow_test = request.node.get_closest_marker("slow") is not None
+    yield
+    processes.running_a_slow_test = None
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlapi.app import create_app
 from sqlapi.config import Settings
+from tests.helpers import finish_loop
 
 WEIRD_NAMES = [
     "with space",
@@ -126,12 +127,19 @@ class LiveApp:
 
     def __init__(self, settings: Settings) -> None:
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
         self.app = create_app(settings)
         self._context = self.app.test_app()
         self.run(self._context.__aenter__())
         self.client = self.app.test_client()
+
+    def _run(self) -> None:
+        """Run the loop until `close`, then end it as asyncio.run would (see finish_loop)."""
+        try:
+            self.loop.run_forever()
+        finally:
+            finish_loop(self.loop)
 
     def run(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=60)
@@ -150,9 +158,12 @@ class LiveApp:
         return response.json()
 
     def close(self) -> None:
-        self.run(self._context.__aexit__(None, None, None))
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
+        try:
+            self.run(self._context.__aexit__(None, None, None))
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=30)
+        assert not self.thread.is_alive(), "the app's event loop did not end within 30 s"
 
 
 class Response:

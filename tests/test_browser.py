@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import write
 from tests.servers import serving
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -24,6 +25,7 @@ if not Path(CHROMIUM).exists():
     )
 
 sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.slow  # a real browser, and a real server, in every test
 
 
 def test_swagger_ui_try_it_out_shows_rows_and_redoc_renders(tmp_path: Path) -> None:
@@ -66,30 +68,28 @@ def _browser(playwright):  # type: ignore[no-untyped-def]
 
 
 def test_live_table_page_shows_a_new_row_within_a_second(tmp_path: Path) -> None:
-    import sqlite3
     import time
 
     path = tmp_path / "live.db"
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("CREATE TABLE messages (id INTEGER PRIMARY KEY, body TEXT)")
-    conn.execute("INSERT INTO messages (body) VALUES ('first')")
-    conn.commit()
+    write(
+        path,
+        "PRAGMA journal_mode = WAL",
+        "CREATE TABLE messages (id INTEGER PRIMARY KEY, body TEXT)",
+        "INSERT INTO messages (body) VALUES ('first')",
+    )
     with serving(str(path)) as server, sync_api.sync_playwright() as playwright:
         browser = _browser(playwright)
         page = browser.new_page()
         page.goto(f"{server.url}/tables/messages")
         page.locator("#status", has_text="live").wait_for(timeout=10_000)
         assert page.locator("#rows tr").count() == 1
-        conn.execute("INSERT INTO messages (body) VALUES ('hello from another process')")
-        conn.commit()
+        write(path, "INSERT INTO messages (body) VALUES ('hello from another process')")
         started = time.monotonic()
         page.locator("#rows tr.new td", has_text="hello from another process").wait_for(
             timeout=1_000
         )
         elapsed = time.monotonic() - started
         browser.close()
-    conn.close()
     assert elapsed < 1.0
 
 
@@ -135,5 +135,6 @@ def test_a_page_from_another_origin_fetches_rows_only_when_allowed() -> None:
             page.locator("#result", has_text="blocked").wait_for(timeout=10_000)
             browser.close()
     finally:
-        allowed.shutdown()
-        foreign.shutdown()
+        for origin in (allowed, foreign):
+            origin.shutdown()
+            origin.server_close()

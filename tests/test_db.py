@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sqlapi.config import Settings
 from sqlapi.readonly import connect_readonly
 from tests.conftest import sha256
 from tests.fixtures import LiveApp
+from tests.helpers import leased, make_wal_db, wait_for, write
 
 WRITES = [
     "INSERT INTO plain VALUES ('x', 1, 1)",
@@ -64,18 +66,8 @@ def test_a_missing_file_is_never_created(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def _wal_db(path: Path) -> Path:
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
-    conn.executemany("INSERT INTO t (v) VALUES (?)", [("a",), ("b",)])
-    conn.commit()
-    conn.close()
-    return path
-
-
 def test_wal_database_bytes_unchanged_after_serving(tmp_path: Path) -> None:
-    path = _wal_db(tmp_path / "wal.db")
+    path = make_wal_db(tmp_path / "wal.db")
     before = sha256(path)
     live = LiveApp(Settings(database=path))
     assert [r["v"] for r in live.json("/api/tables/t/rows")["rows"]] == ["a", "b"]
@@ -84,7 +76,7 @@ def test_wal_database_bytes_unchanged_after_serving(tmp_path: Path) -> None:
 
 
 def test_immutable_opens_create_nothing_even_for_wal(tmp_path: Path) -> None:
-    path = _wal_db(tmp_path / "wal.db")
+    path = make_wal_db(tmp_path / "wal.db")
     live = LiveApp(Settings(database=path, immutable=True))
     assert live.json("/api/tables/t/rows?_count=true")["count"] == 2
     live.close()
@@ -93,27 +85,28 @@ def test_immutable_opens_create_nothing_even_for_wal(tmp_path: Path) -> None:
 
 def test_slow_query_is_interrupted_and_the_server_stays_responsive(edge_path: Path) -> None:
     live = LiveApp(Settings(database=edge_path, time_limit_ms=300, pool_size=2))
+    pool = live.app.gateway.db.pool
 
-    async def scenario() -> tuple[int, dict[str, object], list[str]]:
-        finished: list[str] = []
+    async def scenario() -> tuple[list[int], bool, int, dict[str, object]]:
+        slow = asyncio.ensure_future(live.client.get("/api/tables/slow/rows"))
 
-        async def get(url: str, name: str) -> tuple[int, bytes]:
-            response = await live.client.get(url)
-            finished.append(name)
-            return response.status_code, await response.get_data()
+        async def slow_query_running() -> None:  # it holds one of the two pool connections
+            while leased(pool) != 1:
+                await asyncio.sleep(0.001)
 
-        slow = asyncio.ensure_future(get("/api/tables/slow/rows", "slow"))
-        await asyncio.sleep(0.05)
-        await get("/healthz", "health")
-        await get("/api/tables/plain/rows", "rows")
-        status, body = await slow
-        import json
-
-        return status, json.loads(body), finished
+        await asyncio.wait_for(slow_query_running(), 5)
+        others = [
+            await live.client.get("/healthz"),
+            await live.client.get("/api/tables/plain/rows"),
+        ]
+        still_running = not slow.done()  # the others were answered while the slow query ran
+        answer = await slow
+        body = json.loads(await answer.get_data())
+        return [o.status_code for o in others], still_running, answer.status_code, body
 
     try:
-        status, body, finished = live.run(scenario())
-        assert finished == ["health", "rows", "slow"]  # others answered while the slow query ran
+        others, still_running, status, body = live.run(scenario())
+        assert others == [200, 200] and still_running
         assert status == 400
         assert body["type"] == "urn:sqlapi:problem:time-limit" and body["time_limit_ms"] == 300
         for _ in range(4):  # the interrupted connections serve the next requests normally
@@ -123,40 +116,28 @@ def test_slow_query_is_interrupted_and_the_server_stays_responsive(edge_path: Pa
 
 
 def test_cached_count_follows_commits_by_another_process(tmp_path: Path) -> None:
-    import time
-
-    path = _wal_db(tmp_path / "live.db")
+    path = make_wal_db(tmp_path / "live.db")
     live = LiveApp(Settings(database=path))
     try:
         url = "/api/tables/t/rows?_count=true"
         assert live.json(url)["count"] == 2
-        writer = sqlite3.connect(path)
-        writer.execute("INSERT INTO t (v) VALUES ('c')")
-        writer.commit()
-        writer.close()
-        deadline = time.monotonic() + 10
-        while live.json(url)["count"] == 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        write(path, "INSERT INTO t (v) VALUES ('c')")
+        wait_for(lambda: live.json(url)["count"] != 2, what="the count to change")
         assert live.json(url)["count"] == 3
         assert [r["v"] for r in live.json("/api/tables/t/rows")["rows"]] == ["a", "b", "c"]
         values = "/api/tables/t/columns/v"  # distinct values are cached the same way
         assert {v["value"]: v["count"] for v in live.json(values)["values"]} == {
             "a": 1, "b": 1, "c": 1
         }  # fmt: skip
-        writer = sqlite3.connect(path)
-        writer.execute("INSERT INTO t (v) VALUES ('c')")
-        writer.commit()
-        writer.close()
-        deadline = time.monotonic() + 10
-        while live.json(values)["values"][0]["count"] == 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        write(path, "INSERT INTO t (v) VALUES ('c')")
+        wait_for(lambda: live.json(values)["values"][0]["count"] != 1, what="the values to change")
         assert live.json(values)["values"][0] == {"value": "c", "count": 2}
     finally:
         live.close()
 
 
 def test_identical_scans_asked_at_once_run_one_query(tmp_path: Path) -> None:
-    path = _wal_db(tmp_path / "scans.db")
+    path = make_wal_db(tmp_path / "scans.db")
     live = LiveApp(Settings(database=path))
     db = live.app.gateway.db
     queries: list[float] = []

@@ -7,12 +7,12 @@ import json
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from sqlapi.config import Settings
+from tests.helpers import wait_for, write
 from tests.servers import InProcess, in_process
 
 WRITER = """
@@ -26,13 +26,13 @@ for i in range(int(sys.argv[2])):
 
 
 def make_feed(path: Path, journal: str) -> Path:
-    conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA journal_mode = {journal}")
-    conn.execute("CREATE TABLE feed (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
-    conn.execute("CREATE TABLE tags (name TEXT PRIMARY KEY) WITHOUT ROWID")
-    conn.executemany("INSERT INTO feed (body) VALUES (?)", [("old 1",), ("old 2",)])
-    conn.commit()
-    conn.close()
+    write(
+        path,
+        f"PRAGMA journal_mode = {journal}",
+        "CREATE TABLE feed (id INTEGER PRIMARY KEY, body TEXT NOT NULL)",
+        "CREATE TABLE tags (name TEXT PRIMARY KEY) WITHOUT ROWID",
+        "INSERT INTO feed (body) VALUES ('old 1'), ('old 2')",
+    )
     return path
 
 
@@ -57,7 +57,9 @@ class EventReader:
         self.comments: list[str] = []
         self.retry: str | None = None
 
-    def next_event(self) -> dict[str, str]:
+    def next_event(self, or_comment: bool = False) -> dict[str, str]:
+        """The next event; with `or_comment`, a comment line before it ends the wait too
+        (returned as {"comment": line})."""
         fields: dict[str, str] = {}
         while True:
             line = self.response.readline().decode().rstrip("\n")
@@ -67,6 +69,8 @@ class EventReader:
                 continue
             if line.startswith(":"):
                 self.comments.append(line)
+                if or_comment and not fields:
+                    return {"comment": line}
                 continue
             name, _, value = line.partition(": ")
             if name == "retry":
@@ -74,13 +78,17 @@ class EventReader:
             else:
                 fields[name] = value
 
-    def rows(self, count: int, deadline_s: float = 20) -> list[dict[str, str]]:
+    def rows(self, count: int, seconds: float = 20) -> list[dict[str, str]]:
+        """The next `count` row events, read within `seconds`."""
         found: list[dict[str, str]] = []
-        deadline = time.monotonic() + deadline_s
-        while len(found) < count and time.monotonic() < deadline:
+
+        def enough() -> bool:
             event = self.next_event()
             if event.get("event") == "row":
                 found.append(event)
+            return len(found) >= count
+
+        wait_for(enough, seconds, what=lambda: f"{count} row events (got {len(found)})", every=0)
         return found
 
     def close(self) -> None:
@@ -117,11 +125,9 @@ def test_change_events_keep_alive_and_tables_without_integer_key(tmp_path: Path)
     path = make_feed(tmp_path / "feed.db", "wal")
     with in_process(Settings(database=path, keepalive_s=0.2)) as server:
         reader = EventReader(server, "/api/tables/tags/events")
-        time.sleep(0.5)
-        conn = sqlite3.connect(path)
-        conn.execute("INSERT INTO tags VALUES ('new')")
-        conn.commit()
-        conn.close()
+        # Subscribed and idle: keep-alive comments come (every 0.2 s) before any event.
+        assert reader.next_event(or_comment=True) == {"comment": ": keep-alive"}
+        write(path, "INSERT INTO tags VALUES ('new')")
         event = reader.next_event()
         reader.close()
         assert event["event"] == "change" and "id" not in event
@@ -154,17 +160,12 @@ def test_many_idle_subscribers_and_the_bound(tmp_path: Path) -> None:
             answer.status == 503 and answer.getheader("Content-Type") == "application/problem+json"
         )
         refused.close()
-        conn = sqlite3.connect(path)
-        conn.execute("INSERT INTO feed (body) VALUES ('to everyone')")
-        conn.commit()
-        conn.close()
+        write(path, "INSERT INTO feed (body) VALUES ('to everyone')")
         assert all(r.rows(1)[0]["id"] == "3" for r in readers[::20])  # all are still served
         for reader in readers:
             reader.close()
-        deadline = time.monotonic() + 10
-        while server.gateway.subscribers.open and time.monotonic() < deadline:  # type: ignore[attr-defined]
-            time.sleep(0.05)
-        assert server.gateway.subscribers.open == 0  # type: ignore[attr-defined]
+        subscribers = server.app.gateway.subscribers
+        wait_for(lambda: subscribers.open == 0, what="every subscriber to be gone")
 
 
 def test_bad_last_event_id_is_a_problem(tmp_path: Path) -> None:
@@ -186,7 +187,7 @@ def test_a_slow_subscriber_does_not_stall_the_others(tmp_path: Path) -> None:
             conn.executemany("INSERT INTO feed (body) VALUES (?)", [("x" * 2000,)] * 500)
             conn.commit()
         conn.close()
-        got = fast.rows(5000, deadline_s=60)
+        got = fast.rows(5000, seconds=60)
         assert [int(e["id"]) for e in got] == list(range(3, 5003))
         fast.close()
         slow.close()

@@ -15,52 +15,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 
 from sqlapi.config import Settings
 from sqlapi.errors import ProblemError
 from tests.fixtures import LiveApp
+from tests.helpers import leased, make_db, wait_for, write
 from tests.openapi_doc import parameters
 from tests.servers import fetch, in_process, serving
-
-T = TypeVar("T")
-
-
-def wait_for(check: Callable[[], T], seconds: float = 10) -> T:
-    """The first truthy value of `check()`, polled; fails after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"still not true after {seconds} s"
-        time.sleep(0.05)
-
-
-def write(path: Path, *statements: str, params: Any = ()) -> None:
-    """Commit statements from a connection of another program than sqlapi."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        for statement in statements:
-            conn.execute(statement, params) if params else conn.execute(statement)
-    finally:
-        conn.close()
-
-
-def make_db(path: Path, table: str, rows: int = 3, journal: str = "delete") -> Path:
-    conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA journal_mode = {journal}")
-    conn.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, title TEXT NOT NULL)")
-    conn.executemany(
-        f"INSERT INTO {table} (title) VALUES (?)", [(f"{table} {i}",) for i in range(rows)]
-    )
-    conn.commit()
-    conn.close()
-    return path
 
 
 def names(body: bytes) -> set[str]:
@@ -85,8 +50,12 @@ def test_new_tables_and_columns_appear_without_a_restart(live: tuple[LiveApp, Pa
         "CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT)",
         "INSERT INTO authors (name) VALUES ('Ursula')",
     )
-    listed = wait_for(lambda: {t["name"] for t in app.json("/api/tables")["tables"]} >= {"authors"})
-    assert listed
+
+    def listed() -> set[str]:
+        return {t["name"] for t in app.json("/api/tables")["tables"]}
+
+    wait_for(lambda: "authors" in listed(), what="the new table to be listed")
+    assert listed() == {"books", "authors"}
     assert app.json("/api/tables/authors/rows")["rows"] == [{"id": 1, "name": "Ursula"}]
     assert app.json("/api/tables/books/rows?year=1999")["rows"] == [
         {"id": 2, "title": "books 1", "year": 1999}
@@ -105,8 +74,7 @@ def test_a_dropped_table_or_column_answers_404_or_400_even_before_the_watcher_lo
     app, path = live
     write(path, "CREATE TABLE doomed (id INTEGER PRIMARY KEY, note TEXT, extra TEXT)")
     wait_for(lambda: app.get("/api/tables/doomed/rows").status == 200)
-    app.app.gateway.db.poll_interval_s = 3600  # the watcher sleeps from now on
-    time.sleep(0.3)
+    app.run(app.app.gateway.db.watcher.stop())  # from now on only requests look at the file
     write(path, "ALTER TABLE doomed DROP COLUMN extra")
     answer = app.get("/api/tables/doomed/rows?extra__isnull=true")
     assert answer.status == 400, answer.body  # the request is answered again, on the new schema
@@ -125,8 +93,7 @@ def test_a_reopen_that_fails_keeps_the_current_connections_serving(
 ) -> None:
     app, path = live
     db = app.app.gateway.db
-    db.poll_interval_s = 3600  # the watcher sleeps from now on: it cannot mend the pool
-    time.sleep(0.3)
+    app.run(db.watcher.stop())  # from now on nothing looks at the file: nothing mends the pool
     path.rename(path.with_suffix(".away"))  # gone just as new connections are opened
     with pytest.raises(ProblemError):
         app.run(db.reopen())
@@ -135,6 +102,7 @@ def test_a_reopen_that_fails_keeps_the_current_connections_serving(
         assert app.get("/api/tables/books/rows").status == 200
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("journal", ["delete", "wal"])
 def test_a_file_replaced_by_an_atomic_rename_is_served_without_a_restart(
     tmp_path: Path, journal: str
@@ -169,6 +137,7 @@ def assert_unavailable(url: str) -> None:
     assert fetch(url + "/healthz")[0] == 200  # the process is up: no restart is needed
 
 
+@pytest.mark.slow
 def test_a_missing_file_is_503_until_it_is_back(tmp_path: Path) -> None:
     path = make_db(tmp_path / "books.db", "books")
     with serving(str(path)) as server:
@@ -182,6 +151,7 @@ def test_a_missing_file_is_503_until_it_is_back(tmp_path: Path) -> None:
         assert status == 200 and len(json.loads(body)["rows"]) == 3
 
 
+@pytest.mark.slow
 def test_an_unreadable_file_is_503_until_it_is_readable_again(tmp_path: Path) -> None:
     path = make_db(tmp_path / "books.db", "books")
     with serving(str(path), obey_permissions=True) as server:
@@ -195,6 +165,7 @@ def test_an_unreadable_file_is_503_until_it_is_readable_again(tmp_path: Path) ->
         assert fetch(f"{server.url}/api/tables/books/rows")[0] == 200
 
 
+@pytest.mark.slow
 def test_a_file_replaced_by_one_that_is_not_sqlite_is_503_until_a_good_one_comes(
     tmp_path: Path,
 ) -> None:
@@ -229,6 +200,7 @@ def damage_a_table(path: Path) -> None:
             handle.write(bytes([0xDE, 0xAD, 0xBE, 0xEF]) * (page_size // 4))
 
 
+@pytest.mark.slow
 def test_damaged_pages_are_problems_and_the_rest_is_still_served(tmp_path: Path) -> None:
     path = tmp_path / "damaged.db"
     damage_a_table(path)
@@ -254,6 +226,7 @@ def test_damaged_pages_are_problems_and_the_rest_is_still_served(tmp_path: Path)
         assert server.process.poll() is None
 
 
+@pytest.mark.slow
 def test_a_table_whose_hidden_column_was_renamed_is_withheld_not_exposed(tmp_path: Path) -> None:
     path = tmp_path / "users.db"
     write(
@@ -323,6 +296,7 @@ def check_consistent(path: str, status: int, body: bytes) -> str | None:
     return None if count % 10 == 0 else f"{path}: count {count}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("journal", ["wal", "delete"])
 def test_64_readers_see_only_whole_transactions_while_another_process_writes(
     tmp_path: Path, journal: str
@@ -344,12 +318,12 @@ def test_64_readers_see_only_whole_transactions_while_another_process_writes(
         ]
         failures: list[str] = []
         answered = collections.Counter[str]()
-        deadline = time.monotonic() + seconds
+        writing_ends = time.monotonic() + seconds  # the readers read while the writer writes
 
         def read(worker: int) -> None:
             connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
             turn = worker
-            while time.monotonic() < deadline:
+            while time.monotonic() < writing_ends:
                 turn += 1
                 url = (
                     urls[turn % len(urls)] if turn % 6 else f"/api/tables/ledger/rows?batch={turn}"
@@ -432,7 +406,8 @@ def test_requests_beyond_max_active_wait_their_turn_and_are_all_answered(
 
         slow = threading.Thread(target=ask, args=("slow", "/api/tables/slow/rows"))
         slow.start()
-        time.sleep(0.3)  # the slow query holds the one place until the time limit
+        # The slow query holds the one place (and a pool connection) until the time limit.
+        wait_for(lambda: admission._places.locked() and leased(server.app.gateway.db.pool) == 1)
         quick = threading.Thread(target=ask, args=("quick", "/api/tables/small/rows/1"))
         asked = time.monotonic()
         quick.start()
@@ -455,15 +430,17 @@ def test_clients_that_vanish_mid_query_or_mid_stream_leave_nothing_running(
     settings = Settings(database=clients_path, pool_size=1, time_limit_ms=60_000)
     with in_process(settings) as server:
         gateway = server.app.gateway
+        db = gateway.db
         threads_before = threading.active_count()
-        for path in (
-            "/api/tables/slow/rows",
-            "/api/tables/slow/rows?_format=ndjson",
-            "/api/tables/slow/columns/n",  # a scan, shared by whoever asks: nobody is left
+        for path, running in (
+            ("/api/tables/slow/rows", lambda: leased(db.pool) == 1),
+            ("/api/tables/slow/rows?_format=ndjson", lambda: db.open_streams == 1),
+            # a scan, shared by whoever asks: nobody is left
+            ("/api/tables/slow/columns/n", lambda: leased(db.pool) == 1),
         ):
             with socket.create_connection(("127.0.0.1", server.port)) as sock:
                 sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-                time.sleep(0.3)  # the query is running; the client hangs up
+                wait_for(running, what=f"the query of {path} to run")  # then the client hangs up
             # The one pool connection is free again long before the 60 s time limit.
             status, _, _ = fetch(f"{server.url}/api/tables/quick/rows", timeout=10)
             assert status == 200
@@ -475,6 +452,7 @@ def test_clients_that_vanish_mid_query_or_mid_stream_leave_nothing_running(
         wait_for(lambda: threading.active_count() <= threads_before)  # no thread left behind
 
 
+@pytest.mark.slow
 def test_sigterm_under_load_finishes_what_it_answers_and_exits_zero(edge_path: Path) -> None:
     urls = [
         "/api/tables/plain/rows",
@@ -505,13 +483,15 @@ def test_sigterm_under_load_finishes_what_it_answers_and_exits_zero(edge_path: P
                         outcomes.append(("answered", ""))
                 except (ConnectionError, http.client.RemoteDisconnected):
                     outcomes.append(("not accepted", ""))  # no status line: safe to retry
-                    time.sleep(0.05)
+                    time.sleep(0.05)  # and retry after a pause, as a client would
                 finally:
                     connection.close()
 
         with concurrent.futures.ThreadPoolExecutor(17) as pool:
             workers = [pool.submit(load, i) for i in range(16)]
             slow = pool.submit(fetch, f"{server.url}/api/tables/slow/rows")
+            # A second of load, by the end of which the slow request (2 s) is in flight in
+            # the server: another process, where no event tells that it is.
             time.sleep(1.0)
             server.process.send_signal(signal.SIGTERM)
             status, _, body = slow.result(timeout=30)  # in flight at SIGTERM: answered whole
