@@ -1,8 +1,11 @@
 """schemathesis hooks for tests/test_openapi.py, driven by the document's own markers:
 parameters marked as variants (`x-sqlapi-variant`: `_select`, `_shape`, `_ints`) change
 the answer's shape away from the default one the response schemas describe, and a cursor
-(`x-sqlapi-cursor`: `_after`) is valid only as this API sent it. Both are left out of
-generated requests; tests/test_routes_rows.py and tests/test_rows_property.py cover them."""
+(`x-sqlapi-cursor`: `_after`) is valid only as this API sent it, and a boolean group
+(`x-sqlapi-grammar`: `_or`) only when it parses by its grammar, which no JSON schema can
+state. All are left out of generated requests; tests/test_routes_rows.py,
+tests/test_rows_property.py, tests/test_grammar.py and tests/test_filters_property.py
+cover them."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import schemathesis
 
 def _variants(raw_schema: dict[str, Any]) -> set[str]:
     parameters = raw_schema.get("components", {}).get("parameters", {})
-    marked = ("x-sqlapi-variant", "x-sqlapi-cursor")
+    marked = ("x-sqlapi-variant", "x-sqlapi-cursor", "x-sqlapi-grammar")
     return {p["name"] for p in parameters.values() if any(p.get(m) for m in marked)}
 
 
