@@ -47,6 +47,7 @@ STREAM = "x-sqlapi-stream"  # an endless response: tools that test or crawl shou
 VARIANT = "x-sqlapi-variant"  # a parameter that changes the answer's shape (see variants)
 CURSOR = "x-sqlapi-cursor"  # valid only as this API sent it (`_after`)
 GRAMMAR = "x-sqlapi-grammar"  # valid when it parses by the grammar it names (`_or`)
+DEPENDS_ON = "x-sqlapi-depends-on"  # valid values follow from other parameters' values
 
 
 def pattern_text(text: str) -> str:
