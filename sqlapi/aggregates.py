@@ -110,12 +110,8 @@ def parse_aggregate(
         dict.fromkeys(_group_key(table, i) for v in args.get("_group", []) for i in split_list(v))
     )
     outputs = tuple(
-        dict.fromkeys(
-            _aggregate(table, i) for v in args.get("_agg", ["count"]) for i in split_list(v)
-        )
-    )
-    if not outputs:
-        raise bad_request("_agg names no function", allowed=list(FUNCTIONS))
+        dict.fromkeys(_aggregate(table, i) for v in args.get("_agg", []) for i in split_list(v))
+    ) or (_aggregate(table, "count"),)  # absent or empty (a form's empty field): count
     names = [*(k.name for k in keys), *(a.name for a in outputs)]
     if len(names) > MAX_TERMS:
         raise bad_request(f"at most {MAX_TERMS} group keys and outputs in one request")

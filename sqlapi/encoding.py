@@ -79,11 +79,13 @@ class Budget:
 
     def take(self, rows: Sequence[Values]) -> bool:
         """Count rows read; False when there is no more to read (the end, or no room)."""
+        if not rows:
+            return False
         self.rows += len(rows)
         self.bytes += encoded_size(rows)
         self.over = self.bytes > self.max_bytes
         full = self.max_rows is not None and self.rows >= self.max_rows
-        return bool(rows) and not self.over and not full
+        return not self.over and not full
 
 
 def _int_as_string(value: object) -> object:

@@ -73,7 +73,16 @@ def test_row_schemas_follow_declared_column_types(sample: LiveApp, edge: LiveApp
     assert books["year"]["type"] == ["integer", "null"]  # nullable: an integer or null
     assert books["rating"]["type"] == ["number", "null"]  # REAL: NaN/Inf are sent as null
     assert books["in_print"]["type"] == "boolean"
-    assert set(row["required"]) == {"id", "title", "author_id", "in_print"}  # NOT NULL
+    # every member is in every row (a NULL is sent as null): all required, and NOT NULL
+    # columns (id, title, author_id, in_print) typed without null
+    columns = [c["name"] for c in sample.json("/api/tables/books")["columns"]]
+    assert row["required"] == columns  # members a relation adds (`authors`) are not
+    assert [n for n in columns if "null" not in books[n].get("type", ["null"])] == [
+        "id",
+        "title",
+        "author_id",
+        "in_print",
+    ]
     strict = _row_schema(edge.json("/openapi.json"), "strict_t")["properties"]
     assert strict["b"]["format"] == "byte" and strict["b"]["type"] == ["string", "null"]
     assert strict["x"] == {"description": "ANY"}  # any JSON value
@@ -155,6 +164,16 @@ CHECKS = [
 ]
 
 
+# The coverage phase (every parameter's boundary and invalid values: 41,000 requests on
+# the sample, three minutes) runs on the sample, whose tables cover every column type and
+# relation; edge and chinook get the fuzzing phase (a few hundred requests each) to keep
+# CI within ten minutes (a run of the coverage phase on both, 2026-11-26, found nothing the
+# sample's did not). No stateful phase: the API creates no resources, and the links
+# schemathesis infers feed one table's `id` to another's key (book_genres' key "11" for a
+# key of two parts, which its own pattern refuses).
+PHASES = {"sample": "coverage,fuzzing", "edge": "fuzzing", "chinook": "fuzzing"}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("database", ["sample", "edge", "chinook"])
 def test_schemathesis_finds_no_failures(
@@ -173,7 +192,7 @@ def test_schemathesis_finds_no_failures(
         command = [
             str(BIN / "schemathesis"), "run", f"{server.url}/openapi.json",
             "--checks", ",".join(CHECKS), "--max-examples", "5", "--seed", "20261124",
-            "--phases", "coverage,fuzzing,stateful", "--no-color",
+            "--phases", PHASES[database], "--no-color",
             "--exclude-by", "/x-sqlapi-stream == true",  # endless streams: test_events.py
         ]  # fmt: skip
         hooks = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks",

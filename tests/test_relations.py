@@ -215,7 +215,7 @@ def or_terms(n: int) -> str:
 @pytest.mark.parametrize(
     "group",
     [
-        "",
+        " ",
         "(",
         ")",
         "()",
@@ -249,6 +249,11 @@ def test_malformed_or_is_a_400_with_a_position(sample: LiveApp, group: str) -> N
     body = problem(sample, rows_url("books", ("_or", group)))
     if body["type"].endswith("bad-group"):
         assert isinstance(body["position"], int) and 0 <= body["position"] <= len(group)
+
+
+def test_an_empty_or_is_no_group_as_a_forms_empty_field_sends_it(sample: LiveApp) -> None:
+    every = sample.json("/api/tables/books/rows?_limit=1000&_select=id")["rows"]
+    assert sample.json("/api/tables/books/rows?_limit=1000&_select=id&_or=")["rows"] == every
 
 
 def test_or_limits_are_the_documented_ones(sample: LiveApp) -> None:

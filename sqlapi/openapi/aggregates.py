@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from sqlapi.aggregates import possible_terms
 from sqlapi.keys import path_segment
-from sqlapi.openapi.components import INT64, Json, problem_responses, ref, value_schema
+from sqlapi.openapi.components import (
+    DEPENDS_ON,
+    INT64,
+    Json,
+    problem_responses,
+    ref,
+    value_schema,
+)
 from sqlapi.query.aggregates import Aggregate, GroupKey, output_column
 from sqlapi.schema import Table
 
@@ -61,7 +68,9 @@ def aggregate_path(
         _items(functions, "outputs (default count)", "_agg"),
         {"name": "_sort", "in": "query", "style": "form", "explode": False,
          "schema": {"type": "array", "items": {"type": "string"}},
-         "description": "order by group keys or outputs (their names); '-' for descending"},
+         "description": "order by group keys or outputs (their names, as _group and _agg "
+                        "ask for them); '-' for descending",
+         DEPENDS_ON: ["_group", "_agg"]},
         *(ref("parameters", n) for n in ("limit", "after", "format", "ints")), *search, *filters,
     ]  # fmt: skip
     content = {

@@ -45,6 +45,9 @@ PUBLIC_ERRORS = ("400", "404", "503")
 API_ERRORS = ("400", "401", "403", "404", "503")
 STREAM = "x-sqlapi-stream"  # an endless response: tools that test or crawl should skip it
 VARIANT = "x-sqlapi-variant"  # a parameter that changes the answer's shape (see variants)
+CURSOR = "x-sqlapi-cursor"  # valid only as this API sent it (`_after`)
+GRAMMAR = "x-sqlapi-grammar"  # valid when it parses by the grammar it names (`_or`)
+DEPENDS_ON = "x-sqlapi-depends-on"  # valid values follow from other parameters' values
 
 
 def pattern_text(text: str) -> str:
@@ -105,7 +108,7 @@ def shared_parameters(limits: RequestLimits) -> dict[str, Json]:
             {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "maxLength": 65536},
             "the `next` cursor of the previous page, exactly as this API sent it (any other "
             "value is a 400); not together with _offset",
-            **{"x-sqlapi-cursor": True},
+            **{CURSOR: True},
         ),
         "offset": _param(
             "_offset",
@@ -140,6 +143,7 @@ def shared_parameters(limits: RequestLimits) -> dict[str, Json]:
             'a value with `,()"\\` double-quoted; an empty value is no group',
             style="form",
             explode=True,
+            **{GRAMMAR: "API.md, Boolean groups"},  # a grammar no JSON schema states
         ),
         "embed_limit": _param(
             "_embed_limit",
