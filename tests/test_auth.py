@@ -239,6 +239,7 @@ def test_configuration_mistakes_are_one_line(tmp_path: Path, config: str, messag
     assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
 
 
+@pytest.mark.slow
 def test_a_minted_token_reads_ones_own_loans_over_tcp(tmp_path: Path) -> None:
     config = tmp_path / "sqlapi.toml"
     config.write_text(

@@ -262,13 +262,13 @@ def test_a_large_schema_s_document_is_built_without_stalling_other_requests(
         assert provider._pending is not None, "the document is built from the start"
         building = provider._pending[1]
         asked = threading.Event()  # the document's request has reached the provider
-        encoded = provider.encoded
+        built = provider.built
 
         async def asking() -> object:
             asked.set()
-            return await encoded()
+            return await built()
 
-        provider.encoded = asking
+        provider.built = asking
 
         def ask_for_the_document() -> None:
             connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)

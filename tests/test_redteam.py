@@ -374,6 +374,7 @@ def test_the_event_stream_bound_is_exact_under_a_burst(tmp_path: Path) -> None:
                 connection.close()
 
 
+@pytest.mark.slow
 def test_long_urls_and_odd_paths_get_problem_answers() -> None:
     from tests.servers import serving
 
@@ -485,6 +486,7 @@ MEMORY_HOSTILE = [
 PEAK_RSS_BOUND_MIB = 600  # docs/security.md: the bound, with 16 hostile requests at once
 
 
+@pytest.mark.slow
 def test_peak_memory_stays_bounded_under_hostile_requests(attacked: tuple[Path, Path]) -> None:
     from tests.servers import serving
 
