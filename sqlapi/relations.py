@@ -192,6 +192,8 @@ def check_members(
 ) -> None:
     """Two relations under one name, or one under a column's name, are a 400; so are
     relations of a table without a key, or to children without one."""
+    if not expansions and not embeddings:
+        return
     if expansions:
         _keyed(table, "_expand")
     for embedding in embeddings:
