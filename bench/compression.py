@@ -22,7 +22,14 @@ from typing import Any
 from make_big import build
 
 from sqlapi.app import create_app
-from sqlapi.compression import LEVELS, PREFERENCE, Compression, incremental, whole
+from sqlapi.compression import (
+    LEVELS,
+    PREFERENCE,
+    STREAM_LEVELS,
+    Compression,
+    incremental,
+    whole,
+)
 from sqlapi.config import Settings, sample_database
 
 ALTERNATIVES = {"gzip": [1, 5, 6, 9], "br": [1, 4, 5, 6], "zstd": [1, 3, 6]}
@@ -83,9 +90,10 @@ def codecs(page: bytes, batches: list[bytes]) -> None:
             page_us = per_call_us(lambda: compress(page))  # noqa: B023
             batch_us, batch_share = stream_us(coding, level, batches)
             chosen = " *" if LEVELS[coding] == level else ""
+            chosen += " s" if STREAM_LEVELS[coding] == level else ""
             print(f"{coding:7} {level:>5} {page_us:>8.0f} {len(compress(page)) / len(page):>9.1%} "
                   f"{batch_us:>9.0f} {batch_share:>10.1%}{chosen}")  # fmt: skip
-    print("* the default level")
+    print("* the default level of a body sent whole; s: of a stream's batches")
 
 
 def overhead() -> None:

@@ -464,18 +464,21 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1 round of 2 s: a smoke run")
     parser.add_argument("--only", metavar="PREFIX", help="just these requests (e.g. 4.)")
     parser.add_argument("--features", action="store_true", help="round two's features")
+    parser.add_argument("--compression", action="store_true", help="what compression costs")
     parser.add_argument("--before", metavar="BIN", help="with --features: another sqlapi")
     args = parser.parse_args()
     rounds, seconds = (1, 2.0) if args.quick else (args.rounds, args.seconds)
     if args.only:
         only(args.only, rounds, seconds)
         return
-    if args.features:
+    if args.features or args.compression:
+        import compressed
         import features
 
         if not BIG.exists():
             build(BIG, 1_000_000)
-        features.run(sqlapi, datasette, BIG, rounds, seconds, args.before)
+        chosen = features if args.features else compressed
+        chosen.run(sqlapi, datasette, BIG, rounds, seconds, args.before)
         return
     for path, make in ((BIG, lambda: build(BIG, 1_000_000)), (WIDE, lambda: build_wide(WIDE))):
         if not path.exists():

@@ -407,6 +407,38 @@ async def test_min_size_and_levels_configurable() -> None:
     assert fast.bodies[0] != best.bodies[0]
 
 
+def streamed(body: bytes, parts: int = 4) -> Any:
+    """An ASGI app streaming one body in `parts` messages, as an export does."""
+    size = -(-len(body) // parts)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        start = {"type": "http.response.start", "status": 200,
+                 "headers": [(b"content-type", b"application/x-ndjson")]}  # fmt: skip
+        await send(start)
+        for i in range(0, len(body), size):
+            await send(
+                {"type": "http.response.body", "body": body[i : i + size], "more_body": True}
+            )
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    return app
+
+
+async def test_streams_have_levels_of_their_own() -> None:
+    """A stream is compressed for throughput (gzip 1 by default), a whole body for size
+    (gzip 5): the same bytes streamed come out as level 1 makes them, not level 5."""
+    body = BIG * 4
+    default = await call(Compression(streamed(body)))
+    one = await call(Compression(streamed(body), stream_levels={"gzip": 1}))
+    nine = await call(Compression(streamed(body), stream_levels={"gzip": 9}))
+    whole = await call(Compression(answering(body)))
+    for recorded in (default, one, nine, whole):
+        assert decode("gzip", b"".join(recorded.bodies)) == body
+    assert b"".join(default.bodies) == b"".join(one.bodies)
+    assert len(b"".join(nine.bodies)) < len(b"".join(one.bodies))
+    assert len(whole.bodies[0]) < len(b"".join(one.bodies))
+
+
 async def test_requests_without_accept_encoding_bypass() -> None:
     """No wrapping at all: the app gets the server's own scope and send."""
     got: list[Any] = []
