@@ -11,7 +11,6 @@ import json
 import math
 import re
 import sqlite3
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from hypothesis import strategies as st
 
 from sqlapi.config import Settings
 from tests.fixtures import LiveApp
+from tests.helpers import wait_for, write
 
 REGIONS = ["north", "south", "a,b", 'q"uote', "(x)", "ü", "Ü", "日本", "", None]
 DATES = [
@@ -302,13 +302,10 @@ def test_an_answer_follows_a_write_to_the_file(tmp_path: Path) -> None:
         url = "/api/tables/sales/aggregate?_group=note&_agg=count"
         before = app.json(url)["rows"]
         assert app.json(url)["rows"] == before  # the cached answer
-        conn = sqlite3.connect(path)
-        conn.execute("INSERT INTO sales (region, qty, note) VALUES ('west', 1, 'note 0')")
-        conn.commit()
-        conn.close()
-        deadline = time.monotonic() + 10  # the file's watcher notices the new version
-        while (after := app.json(url)["rows"]) == before and time.monotonic() < deadline:
-            time.sleep(0.05)
+        write(path, "INSERT INTO sales (region, qty, note) VALUES ('west', 1, 'note 0')")
+        after = wait_for(  # the file's watcher notices the new version
+            lambda: (rows := app.json(url)["rows"]) != before and rows, what="a new answer"
+        )
         assert after[0] == {"note": "note 0", "count": before[0]["count"] + 1}
         assert after[1:] == before[1:]
     finally:
