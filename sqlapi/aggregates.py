@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from sqlapi.errors import bad_request
 from sqlapi.keys import INT64_RANGE, CursorError, decode_cursor
 from sqlapi.params import (
+    RESERVED,
     RequestContext,
     choice,
     find_column,
@@ -33,6 +34,7 @@ from sqlapi.schema import Column, Table, fold
 
 NUMERIC = frozenset({"integer", "number"})
 OWN = frozenset({"_group", "_agg", "_sort", "_limit", "_after", "_format", "_ints"})
+GROUPED = frozenset({"_search", "_or"})  # what selects the rows grouped
 MAX_TERMS = 32  # group keys and outputs in one request
 
 
@@ -42,7 +44,8 @@ def bucketable(column: Column) -> bool:
 
 
 def summable(column: Column) -> bool:
-    return column.json_type in NUMERIC
+    """Numeric, or untyped (a view's computed column, `count(*) AS n`, declares no type)."""
+    return column.json_type in NUMERIC or column.json_type == "any"
 
 
 def possible_terms(table: Table) -> tuple[list[GroupKey], list[Aggregate]]:
@@ -100,11 +103,14 @@ def parse_aggregate(
     """The aggregate request, its `_format` and `_ints=string`."""
     listed = list(pairs)
     args = group((k, v) for k, v in listed if k in OWN)
+    stray = sorted(k for k, _ in listed if k in RESERVED and k not in OWN | GROUPED)
+    if stray:  # a rows parameter (_offset, _select...) that means nothing for groups
+        raise bad_request(f"{stray[0]} does not apply here", allowed=sorted(OWN | GROUPED))
     rows, _ = parse_rows(
         table,
         [(k, v) for k, v in listed if k not in OWN],
         context,
-        accept=frozenset({"_search", "_or"}),
+        accept=GROUPED,
     )
     keys = tuple(
         dict.fromkeys(_group_key(table, i) for v in args.get("_group", []) for i in split_list(v))
@@ -128,7 +134,7 @@ def parse_aggregate(
         order.append(Order(term, descending))
     order += [Order(k) for k in keys if all(o.term != k for o in order)]
     limit_arg = single(args, "_limit")
-    limit = context.limits.default_limit
+    limit = None if streaming else context.limits.default_limit  # an export: every group
     if limit_arg is not None:
         limit = parse_int(
             limit_arg, "_limit", 1, INT64_RANGE[1] if streaming else context.limits.max_limit

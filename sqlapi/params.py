@@ -357,8 +357,6 @@ def parse_rows(
     check_members(table, expand, embed)
     if (expand or embed) and answer == "csv":
         raise bad_request("_expand and _embed nest rows, which CSV cannot hold: use ndjson")
-    if "_json" in args and answer == "csv":
-        raise bad_request("_json sends values as JSON, which CSV cannot hold (CSV keeps the text)")
     count_arg = single(args, "_count")
     options = Options(
         count=parse_bool(count_arg, "_count") if count_arg is not None else False,

@@ -151,6 +151,12 @@ def _child_and_key(table: Table, name: str, schema: Schema) -> tuple[Table, Refe
         )
     if column is not None:
         references = [r for r in references if fold(r.columns[0]) == fold(column)]
+        if not references:
+            raise bad_request(
+                f"_embed: {child.name}.{column} is not a key of {child.name!r} onto {table.name!r}",
+                problem_type="unknown-relation",
+                allowed=[f"{child.name}.{r.columns[0]}" for r in _incoming(table, child)],
+            )
     if len(references) != 1:
         raise bad_request(
             f"_embed: {child.name!r} refers to {table.name!r} by several keys; name one as "

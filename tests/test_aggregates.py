@@ -56,6 +56,9 @@ def build_sales_db(path: Path) -> Path:
         sold = DATES[(n * 5) % len(DATES)]
         rows.append((n, region, qty, price, sold, f"note {n % 4}"))
     conn.executemany("INSERT INTO sales VALUES (?, ?, ?, ?, ?, ?)", rows)
+    conn.execute(
+        "CREATE VIEW per_note AS SELECT note, count(*) AS n, sum(qty) AS q FROM sales GROUP BY note"
+    )
     conn.execute("CREATE TABLE big (id INTEGER PRIMARY KEY, g TEXT, v INTEGER)")
     conn.executemany(
         "INSERT INTO big VALUES (?, ?, ?)",
@@ -295,6 +298,25 @@ def test_csv_and_ndjson_stream_the_groups_of_the_json_answer(live: LiveApp) -> N
     assert [json.loads(line) for line in limited.body.decode().splitlines()] == rows[:3]
 
 
+def test_an_export_without_a_limit_streams_every_group(live: LiveApp) -> None:
+    """A page is 100 groups by default; an export is every group (or `_limit` of them)."""
+    for fmt in ("ndjson", "csv"):
+        everything = live.get(f"/api/tables/sales/aggregate?_group=id&_format={fmt}")
+        lines = everything.body.decode().splitlines()
+        assert len(lines) == 120 + (fmt == "csv"), (fmt, len(lines))
+    limited = live.get("/api/tables/sales/aggregate?_group=id&_format=ndjson&_limit=7")
+    assert len(limited.body.decode().splitlines()) == 7
+
+
+def test_a_views_untyped_computed_column_sums(live: LiveApp, sales_path: Path) -> None:
+    page = live.json("/api/tables/per_note/aggregate?_agg=sum:n,avg:q,max:n")
+    conn = sqlite3.connect(sales_path)
+    expected = conn.execute("SELECT sum(n), avg(q), max(n) FROM per_note").fetchone()
+    conn.close()
+    assert [page["rows"][0][k] for k in ("sum_n", "avg_q", "max_n")] == pytest.approx(expected)
+    assert expected[0] == 120
+
+
 def test_an_answer_follows_a_write_to_the_file(tmp_path: Path) -> None:
     path = build_sales_db(tmp_path / "sales.db")
     app = LiveApp(Settings(database=path))
@@ -335,6 +357,8 @@ def test_an_answer_follows_a_write_to_the_file(tmp_path: Path) -> None:
         ("_agg=count&_or=(qty__gte.1", "expected"),
         ("_agg=count&qty__gte=many", "qty"),
         ("_agg=count&_expand=region", "_expand"),
+        ("_agg=count&_offset=1", "_offset does not apply here"),
+        ("_agg=count&_select=id", "_select does not apply here"),
     ],
 )
 def test_mistakes_are_400_problems(live: LiveApp, query: str, detail: str) -> None:

@@ -46,6 +46,7 @@ def rows_url(table: str, *pairs: tuple[str, str]) -> str:
         ([("_embed", "authors")], ["book_genres", "loans"]),  # books refers to it, not back
         ([("_embed", ".book_id")], ["book_genres", "loans"]),
         ([("_embed", "loans.book_id.x")], ["book_genres", "loans"]),
+        ([("_embed", "loans.member_id")], ["loans.book_id"]),  # a key, but onto members
         ([("_expand", "author_id(nope)")], ["id", "name", "born", "country"]),
         (
             [("_embed", "loans(nope)")],

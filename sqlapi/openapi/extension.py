@@ -30,6 +30,7 @@ def json_answer(body: bytes, etag: str) -> Response:
     )  # fmt: skip
     response.set_etag(etag)
     response.headers["Cache-Control"] = "no-cache"
+    response.headers["Vary"] = "Accept-Encoding"  # sent compressed to those who accept it
     return response
 
 

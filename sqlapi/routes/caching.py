@@ -56,7 +56,9 @@ def install(api: Blueprint, gateway: Gateway) -> Callable[[Request, Caller], Res
         if gateway.settings.immutable
         else "no-cache"
     )
-    varies = "Accept, Authorization" if private else "Accept"
+    # Accept-Encoding too, whether or not this request sent one: a cache in front must not
+    # give a client that accepts gzip the plain body another client was sent, or the reverse
+    varies = "Accept, Accept-Encoding" + (", Authorization" if private else "")
 
     def not_modified(req: Request, who: Caller) -> Response | None:
         if req.method not in ("GET", "HEAD"):

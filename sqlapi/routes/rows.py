@@ -92,7 +92,9 @@ async def export(db: Database, rows_request: RowsRequest, options: Options, fmt:
     a cut body."""
     query = build_rows_query(dataclasses.replace(rows_request, limit=None))
     names = [c.name for c in rows_request.select]
-    convert = value_converter(rows_request.select, options.ints_as_strings, options.json_columns)
+    # a CSV cell holds a JSON column's text as stored: that text is the JSON
+    parsed = options.json_columns if fmt != "csv" else ()
+    convert = value_converter(rows_request.select, options.ints_as_strings, parsed)
     related = bool(rows_request.expand or rows_request.embed)
     batches = db.stream(query.sql, query.params)
     remaining = rows_request.limit if options.limit_given else None
