@@ -72,7 +72,10 @@ async def main(variant: str) -> None:
     )
     out, _ = await load.communicate()
     stop.set()
-    await server
+    try:
+        await server
+    except Exception as error:  # a shutdown that outlasts hypercorn's lifespan timeout
+        print(f"(shutdown: {type(error).__name__})")
     rate = next(line for line in out.decode().splitlines() if "Requests/sec" in line)
     ordered = sorted(timings)
     print(f"{variant}: {rate.split()[-1]} req/s; {stopped} of {len(ordered)} embedding "
