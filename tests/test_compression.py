@@ -231,7 +231,18 @@ def test_problem_responses_not_compressed(served: tuple[LiveApp, Recorded]) -> N
     assert "accept-encoding" not in recorded.headers.get("vary", "").lower()
 
 
-@pytest.mark.parametrize("url", [BIG_PAGE, "/api/tables/books/rows?_format=csv", "/openapi.json"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        BIG_PAGE,
+        "/api/tables/books/rows?_format=csv",
+        "/openapi.json",
+        "/",
+        "/tables/books",
+        "/docs",
+        "/assets/swagger-ui-bundle.js",
+    ],
+)
 def test_a_request_without_accept_encoding_is_told_the_answer_varies_by_it(
     served: tuple[LiveApp, Recorded], url: str
 ) -> None:

@@ -38,7 +38,7 @@ def docs_page(html: str) -> Response:
     return Response(
         html,
         content_type="text/html; charset=utf-8",
-        headers={"Content-Security-Policy": DOCS_CSP},
+        headers={"Content-Security-Policy": DOCS_CSP, "Vary": "Accept-Encoding"},
     )
 
 

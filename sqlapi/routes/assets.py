@@ -41,4 +41,5 @@ async def asset(name: str) -> Response:
         raise not_found(f"No asset named {name!r}")
     response = Response(_read(relative), content_type=_TYPES[PurePosixPath(name).suffix])
     response.headers["Cache-Control"] = "public, max-age=86400"
+    response.headers["Vary"] = "Accept-Encoding"  # compressed for those who accept it
     return response

@@ -40,7 +40,7 @@ def blueprint(gateway: Gateway) -> Blueprint:
         html = await render_template(
             "index.html", database=gateway.settings.database.name, tables=tables
         )
-        return html, 200, {"Content-Security-Policy": PAGE_CSP}
+        return html, 200, {"Content-Security-Policy": PAGE_CSP, "Vary": "Accept-Encoding"}
 
     @routes.get("/tables/<table_name>")
     @hide
@@ -55,6 +55,6 @@ def blueprint(gateway: Gateway) -> Blueprint:
             rows_url=f"{api}/rows?_limit=100",
             events_url=f"{api}/events",
         )
-        return html, 200, {"Content-Security-Policy": PAGE_CSP}
+        return html, 200, {"Content-Security-Policy": PAGE_CSP, "Vary": "Accept-Encoding"}
 
     return routes
