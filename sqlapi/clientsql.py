@@ -13,7 +13,7 @@ from sqlapi.bytecode import InternalSteps, ReadPolicy, calibration, check_progra
 from sqlapi.encoding import Budget
 from sqlapi.errors import ResponseTooLarge
 from sqlapi.keys import Row
-from sqlapi.pool import Connection, Pool, fetch_rows
+from sqlapi.pool import Connection, Pool, executing, fetch_rows
 from sqlapi.readonly import Authorizer, Limits
 
 
@@ -77,7 +77,7 @@ async def _checked_run(
     try:
         program = await conn.execute_fetchall("EXPLAIN " + sql, params)
         check_program(list(program), policy, handles)
-        async with conn.execute(sql, params) as cursor:
+        async with executing(connection, sql, params) as cursor:
             names = [d[0] for d in cursor.description or ()]
             largest = max(len(names), 1) * value_bytes  # JSON escaping aside: see Budget
             budget = Budget(max_bytes, limit, largest_row=largest)

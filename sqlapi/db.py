@@ -16,7 +16,7 @@ from sqlapi.encoding import Budget
 from sqlapi.errors import ProblemError, ResponseTooLarge
 from sqlapi.inline import InlineRunner
 from sqlapi.keys import Row
-from sqlapi.pool import Connection, Pool, fetch_rows
+from sqlapi.pool import Connection, Pool, executing, fetch_rows
 from sqlapi.readonly import Authorizer, FileVersion, Limits, make_authorizer, read_file_version
 from sqlapi.scans import Scans
 from sqlapi.watcher import Refresher, Watcher
@@ -181,7 +181,7 @@ class Database:
         self, connection: Connection, sql: str, params: Params, max_rows: int | None
     ) -> list[Row]:
         budget = Budget(self.max_response_bytes, max_rows)
-        async with connection.conn.execute(sql, params) as cursor:
+        async with executing(connection, sql, params) as cursor:
             rows = await fetch_rows(cursor, budget)
         if budget.over:
             raise ResponseTooLarge(self.max_response_bytes)
@@ -202,7 +202,7 @@ class Database:
         self, connection: Connection, sql: str, params: Params, limit: int
     ) -> tuple[list[str], list[Row]]:
         budget = Budget(self.max_response_bytes, limit)
-        async with connection.conn.execute(sql, params) as cursor:
+        async with executing(connection, sql, params) as cursor:
             rows = await fetch_rows(cursor, budget)
             names = [d[0] for d in cursor.description or ()]
         if budget.over:

@@ -22,6 +22,7 @@ from sqlapi.errors import ResponseTooLarge
 from sqlapi.keys import Row
 from sqlapi.pool import STATEMENT_ERRORS, opening
 from sqlapi.readonly import Authorizer, Limits, connect_readonly
+from sqlapi.stopped_statements import StoppedStatements
 
 # A query given way to the pool past this long; the clock is read every
 # INLINE_CHECK_EVERY SQLite instructions (a 50-row page takes about 500).
@@ -42,6 +43,7 @@ class InlineRunner:
         self.time_limit_ms = time_limit_ms
         self.observe: Callable[[float], None] | None = None
         self._conn: sqlite3.Connection | None = None
+        self.stopped = StoppedStatements()
         self._deadline = 0.0
 
     def renew(self, authorizer: Authorizer) -> None:
@@ -51,6 +53,7 @@ class InlineRunner:
         conn.set_progress_handler(self._over_budget, INLINE_CHECK_EVERY)
         self.close()  # not in use now: queries run here between awaits
         self._conn = conn
+        self.stopped = StoppedStatements()
 
     def close(self) -> None:
         if self._conn is not None:
@@ -68,17 +71,20 @@ class InlineRunner:
         budget = Budget(self.max_bytes)
         rows: list[Row] = []
         try:
-            cursor = conn.execute(sql, params)
-            try:
-                while size := budget.chunk():
-                    chunk = cast("list[Row]", cursor.fetchmany(size))
-                    rows += chunk
-                    if not budget.take(chunk):
-                        break
-            finally:
-                cursor.close()  # a statement left open would keep its snapshot
+            cursor = conn.execute(self.stopped.text(sql), params)
         except STATEMENT_ERRORS:
             return None
+        try:
+            while size := budget.chunk():
+                chunk = cast("list[Row]", cursor.fetchmany(size))
+                rows += chunk
+                if not budget.take(chunk):
+                    break
+        except STATEMENT_ERRORS:
+            self.stopped.stopped(sql)
+            return None
+        finally:
+            cursor.close()  # a statement left open would keep its snapshot
         if budget.over:
             raise ResponseTooLarge(self.max_bytes)
         if self.observe is not None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -23,6 +23,7 @@ from sqlapi.encoding import Budget
 from sqlapi.errors import Origin, Unavailable, is_busy, problem_from_sqlite
 from sqlapi.keys import Row
 from sqlapi.readonly import Authorizer, Limits, connect_readonly, file_identity
+from sqlapi.stopped_statements import StoppedStatements
 
 T = TypeVar("T")
 
@@ -45,6 +46,7 @@ class Connection:
     identity: tuple[int, int]  # the file (device, inode) it opened
     generation: int
     leases: int = 0
+    stopped: StoppedStatements = field(default_factory=StoppedStatements)
 
 
 def _consume(future: asyncio.Future[Any]) -> None:
@@ -245,6 +247,20 @@ class Pool:
         finally:
             self.own_open -= 1
             self._own.release()
+
+
+@asynccontextmanager
+async def executing(
+    connection: Connection, sql: str, params: Sequence[object] | Mapping[str, object]
+) -> AsyncIterator[aiosqlite.Cursor]:
+    """`sql` running on `connection`, its cursor closed after; a statement stopped while
+    its rows are read is noted (see stopped_statements)."""
+    async with connection.conn.execute(connection.stopped.text(sql), params) as cursor:
+        try:
+            yield cursor
+        except BaseException:
+            connection.stopped.stopped(sql)
+            raise
 
 
 async def fetch_rows(cursor: aiosqlite.Cursor, budget: Budget) -> list[Row]:
