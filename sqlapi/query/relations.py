@@ -4,7 +4,7 @@ compares the key columns exactly as a hand-written JOIN would (with their affini
 
     expansion: SELECT p.<key>, t.<cols> FROM table AS p JOIN target AS t ON t.<ref> = p.<fk>
                WHERE p.<key> IN (...)
-    embedding: SELECT p.<key>, p.<ref>, c.<cols>, c.<child key> FROM table AS p JOIN child AS c
+    embedding: SELECT c.<cols>, c.<child key>, p.<ref>, p.<key> FROM table AS p JOIN child AS c
                ON c.<child key> IN (SELECT ... FROM child WHERE <fk> = p.<ref>
                                     ORDER BY <child key> LIMIT n)
                WHERE p.<key> IN (...)     -- n rows per parent, each found by the child's index
@@ -61,7 +61,7 @@ def build_expansion_query(link: Link, keys: Sequence[tuple[Value, ...]], scope: 
 def build_embedding_query(
     embedding: Embedding, keys: Sequence[tuple[Value, ...]], scope: Scope
 ) -> Query:
-    """Rows (page key..., referenced columns..., selected child columns..., child key...)
+    """Rows (selected child columns..., child key..., referenced columns..., page key...)
     of at most `limit + 1` child rows per page row within `scope`, in the child's key
     order (the extra row says whether the list goes on)."""
     link = embedding.link
@@ -79,8 +79,8 @@ def build_embedding_query(
     per_parent = f"SELECT {order} FROM {candidates.sql} WHERE {same} ORDER BY {order} LIMIT ?"
     where = _keys_in("p", pk, keys)
     return Query(
-        f"SELECT {_listed('p', pk)}, {_listed('p', link.local)}, {_listed('c', link.select)}, "
-        f"{_listed('c', ck)} FROM {page.sql} JOIN {children.sql} "
+        f"SELECT {_listed('c', link.select)}, {_listed('c', ck)}, {_listed('p', link.local)}, "
+        f"{_listed('p', pk)} FROM {page.sql} JOIN {children.sql} "
         f"ON {_tuple('c', ck)} IN ({per_parent}) WHERE {where.sql} "
         f"ORDER BY {_listed('p', pk)}, {_listed('c', ck)}",
         (*page.params, *children.params, *candidates.params, embedding.limit + 1, *where.params),

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -83,20 +85,27 @@ async def related_members(
         link = embedding.link
         query = build_embedding_query(embedding, keys, request.scope)
         fetched = await db.fetch_all(query.sql, query.params, inline=query.inline)
-        per_parent: dict[tuple[Value, ...], list[tuple[Value, ...]]] = {}
-        for row in fetched:
-            per_parent.setdefault(tuple(row[:width]), []).append(row)
+        # each row: the child's selected columns, its key, the referenced columns, the
+        # page row's key; ordered by the page row's key, so that its children are adjacent
+        child_key = len(link.select)
+        referenced = child_key + len(link.target.key_columns)
+        parent = referenced + len(link.local)
+        children = {
+            key: list(group)
+            for key, group in groupby(fetched, itemgetter(*range(parent, parent + width)))
+        }
         names = [c.name for c in link.select]
         convert = value_converter(link.select, ints_as_strings)
         next_url = _next_urls(embedding, ints_as_strings)
-        start, end = width + len(link.local), width + len(link.local) + len(link.select)
         for i, key in enumerate(keys):  # a NULL key (SQLite allows one) matches nothing
-            rows = per_parent.get(key, [])
+            rows = children.get(key[0] if width == 1 else key, [])
             more = len(rows) > embedding.limit
             rows = rows[: embedding.limit]
-            url = next_url(rows[-1][width:start], rows[-1][end:]) if more else None
+            last = rows[-1] if more else None
+            url = next_url(last[referenced:parent], last[child_key:referenced]) if last else None
             members[i][link.name] = {
-                "rows": shape_rows(names, [r[start:end] for r in rows], "objects", convert),
+                # a row is longer than `names`: zip stops at the selected columns
+                "rows": shape_rows(names, rows, "objects", convert),
                 "next_url": url,
             }
     return members
