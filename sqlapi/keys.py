@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import math
@@ -12,6 +13,8 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 Value = None | int | float | str | bytes
 Row = tuple[Any, ...]  # as SQLite returns it
@@ -74,6 +77,7 @@ def _untag(item: object) -> Value:
     raise CursorError("malformed cursor value")
 
 
+@functools.lru_cache(maxsize=1024)
 def _fingerprint(scope: str) -> str:
     return hashlib.blake2s(scope.encode(), digest_size=6).hexdigest()
 
@@ -84,7 +88,7 @@ def encode_cursor(cursor: Cursor, scope: str) -> str:
         body: list[object] = [_fingerprint(scope), "k", [_tag(v) for v in cursor.key]]
     else:
         body = [_fingerprint(scope), "o", cursor.offset]
-    raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    raw = orjson.dumps(body)  # what json.dumps(separators=(",", ":")) writes, faster
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
