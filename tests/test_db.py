@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from sqlapi.config import Settings
+from sqlapi.db import Database
+from sqlapi.errors import ProblemError
 from sqlapi.inline import InlineRunner
-from sqlapi.readonly import Limits, connect_readonly, make_authorizer
+from sqlapi.readonly import Authorizer, Limits, connect_readonly, make_authorizer
 from tests.conftest import sha256
 from tests.fixtures import LiveApp
 from tests.helpers import leased, make_wal_db, wait_for, write
@@ -181,29 +183,56 @@ def test_a_slow_query_on_a_plain_table_still_meets_the_time_limit(tmp_path: Path
         live.close()
 
 
+COUNT_TO = (
+    "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < ?) SELECT x FROM n"
+)
+
+
+def counting_authorizer(calls: list[object]) -> Authorizer:
+    authorize = make_authorizer()
+
+    def counting(*args: Any) -> int:
+        calls.append(args)
+        return authorize(*args)
+
+    return counting
+
+
 def test_a_statement_stopped_while_its_rows_are_read_stays_cached(
     edge_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Once the inline budget stops a query after its first rows, its next runs still use
     the compiled statement (Python 3.11 would otherwise compile it anew every time: for
     the embedding statement of a page, a tenth of a millisecond on every request)."""
-    compiled = []
-    authorize = make_authorizer()
-
-    def counting(*args: Any) -> int:
-        compiled.append(args)
-        return authorize(*args)
-
+    compiled: list[object] = []
     runner = InlineRunner(edge_path, True, Limits(), 5000, 10**8)
-    runner.renew(counting)
-    count = (
-        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < ?) "
-        "SELECT x FROM n"
-    )
+    runner.renew(counting_authorizer(compiled))
     monkeypatch.setattr("sqlapi.inline.INLINE_BUDGET_S", 0.2)
-    assert runner.run(count, [10**9]) is None  # stopped after its first rows: the pool's now
-    assert runner.run(count, [3]) == [(1,), (2,), (3,)]
+    assert runner.run(COUNT_TO, [10**9]) is None  # stopped after its first rows: the pool's now
+    assert runner.run(COUNT_TO, [3]) == [(1,), (2,), (3,)]
     compiled.clear()
-    assert runner.run(count, [4]) == [(1,), (2,), (3,), (4,)]
+    assert runner.run(COUNT_TO, [4]) == [(1,), (2,), (3,), (4,)]
     assert compiled == []
     runner.close()
+
+
+def test_a_statement_the_time_limit_stopped_stays_cached_on_the_pool(edge_path: Path) -> None:
+    compiled: list[object] = []
+    db = Database(
+        edge_path, immutable=True, pool_size=1, time_limit_ms=200,
+        authorizer=counting_authorizer(compiled),
+    )  # fmt: skip
+
+    async def scenario() -> None:
+        await db.open()
+        try:
+            with pytest.raises(ProblemError, match="time limit"):
+                await db.fetch_all(COUNT_TO, [10**9])
+            assert await db.fetch_all(COUNT_TO, [3]) == [(1,), (2,), (3,)]
+            compiled.clear()
+            assert await db.fetch_all(COUNT_TO, [4]) == [(1,), (2,), (3,), (4,)]
+            assert compiled == []
+        finally:
+            await db.close()
+
+    asyncio.run(scenario())
