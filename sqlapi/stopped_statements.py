@@ -8,13 +8,16 @@ compiled anew. For the embedding statement of a 50-row page that is 18 authorize
 and a tenth of a millisecond on every request, for good, once one run was stopped under
 load. Python 3.12 asks SQLite whether the statement is busy instead (no such mark).
 
-A text stopped while its rows were read is sent from then on with one more trailing
-space, which SQLite ignores: a new cache entry. The old one leaves the cache in its
-turn (least recently used).
+A text stopped while its rows were read is sent from then on with a trailing comment
+that numbers the stop (`-- 7`), which SQLite ignores: a new cache entry. Numbers are
+never reused, so a stuck entry is never asked for again and leaves the cache (least
+recently used; 512 per connection here): memory stays bounded however often
+a statement is stopped.
 """
 
 from __future__ import annotations
 
+import itertools
 import sys
 
 AFFECTED = sys.version_info < (3, 12)
@@ -24,20 +27,19 @@ class StoppedStatements:
     """For one connection (each has its own statement cache)."""
 
     MOST = 1024  # texts remembered (a client's SQL can be anything): then forgotten
-    SPACES = 64  # then from one space again (that entry has most likely left the cache)
 
     def __init__(self) -> None:
-        self._spaces: dict[str, int] = {}
+        self._stops: dict[str, str] = {}
+        self._numbers = itertools.count(1)
 
     def text(self, sql: str) -> str:
         """What to send for `sql`."""
-        spaces = self._spaces.get(sql) if self._spaces else None
-        return sql if spaces is None else sql + " " * spaces
+        return self._stops.get(sql, sql) if self._stops else sql
 
     def stopped(self, sql: str) -> None:
         """`sql` failed or was stopped after its first step."""
         if not AFFECTED:
             return
-        if len(self._spaces) >= self.MOST and sql not in self._spaces:
-            self._spaces.clear()
-        self._spaces[sql] = self._spaces.get(sql, 0) % self.SPACES + 1
+        if len(self._stops) >= self.MOST and sql not in self._stops:
+            self._stops.clear()
+        self._stops[sql] = f"{sql}\n-- {next(self._numbers)}"
