@@ -26,7 +26,10 @@ AFFECTED = sys.version_info < (3, 12)
 class StoppedStatements:
     """For one connection (each has its own statement cache)."""
 
-    MOST = 1024  # texts remembered (a client's SQL can be anything): then forgotten
+    # What is remembered stays small whatever a client sends: at most MOST texts of at
+    # most LONGEST characters (then all are forgotten; a longer text compiles anew).
+    MOST = 64
+    LONGEST = 8192
 
     def __init__(self) -> None:
         self._stops: dict[str, str] = {}
@@ -38,7 +41,7 @@ class StoppedStatements:
 
     def stopped(self, sql: str) -> None:
         """`sql` failed or was stopped after its first step."""
-        if not AFFECTED:
+        if not AFFECTED or len(sql) > self.LONGEST:
             return
         if len(self._stops) >= self.MOST and sql not in self._stops:
             self._stops.clear()

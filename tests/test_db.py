@@ -15,6 +15,7 @@ from sqlapi.db import Database
 from sqlapi.errors import ProblemError
 from sqlapi.inline import InlineRunner
 from sqlapi.readonly import Authorizer, Limits, connect_readonly, make_authorizer
+from sqlapi.stopped_statements import AFFECTED, StoppedStatements
 from tests.conftest import sha256
 from tests.fixtures import LiveApp
 from tests.helpers import leased, make_wal_db, wait_for, write
@@ -236,3 +237,18 @@ def test_a_statement_the_time_limit_stopped_stays_cached_on_the_pool(edge_path: 
             await db.close()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.skipif(not AFFECTED, reason="nothing is remembered: Python 3.12+ needs no workaround")
+def test_what_is_remembered_of_stopped_statements_stays_small() -> None:
+    """However many different texts a client gets stopped, at most MOST short ones are
+    remembered per connection (a long one compiles anew instead)."""
+    stopped = StoppedStatements()
+    for i in range(1000):
+        stopped.stopped(f"SELECT {i}")
+    stopped.stopped("SELECT 1" + " " * StoppedStatements.LONGEST)
+    remembered = [i for i in range(1000) if stopped.text(f"SELECT {i}") != f"SELECT {i}"]
+    assert 0 < len(remembered) <= StoppedStatements.MOST
+    assert remembered[-1] == 999  # the latest is always remembered
+    long = "SELECT 1" + " " * StoppedStatements.LONGEST
+    assert stopped.text(long) == long
