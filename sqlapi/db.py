@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlapi.clientsql import ClientRules, run_client_sql
 from sqlapi.encoding import Budget
-from sqlapi.errors import ProblemError, ResponseTooLarge
+from sqlapi.errors import ProblemError, ResponseTooLarge, is_undecodable
 from sqlapi.inline import InlineRunner
 from sqlapi.keys import Row
 from sqlapi.pool import Connection, Pool, executing, fetch_rows
@@ -27,10 +27,6 @@ BATCH_BYTES = 4 * 1024 * 1024  # an export batch ends at this size, or at its ro
 
 def _lenient_text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
-
-
-def _undecodable(error: BaseException) -> bool:
-    return isinstance(error, sqlite3.OperationalError) and "decode" in str(error)
 
 
 class Database:
@@ -169,7 +165,7 @@ class Database:
         try:
             return await self._read(connection, sql, params, max_rows)
         except sqlite3.OperationalError as error:
-            if not _undecodable(error):
+            if not is_undecodable(error):
                 raise
         connection.conn.text_factory = _lenient_text
         try:
@@ -239,7 +235,7 @@ class Database:
                             yield rows
                     return
                 except ProblemError as problem:
-                    if lenient or not _undecodable(problem.__cause__ or problem):
+                    if lenient or not is_undecodable(problem.__cause__ or problem):
                         raise
                     lenient = True
                     connection.conn.text_factory = _lenient_text

@@ -143,6 +143,12 @@ def is_busy(error: BaseException) -> bool:
     return result_code(error) in _BUSY
 
 
+def is_undecodable(error: BaseException) -> bool:
+    """Python could not decode a TEXT value SQLite returned (not UTF-8): the step itself
+    succeeded."""
+    return isinstance(error, sqlite3.OperationalError) and "decode" in str(error)
+
+
 def problem_from_sqlite(error: BaseException, origin: Origin, time_limit_ms: int) -> ProblemError:
     """What an error from running a statement means for the client, by SQLite's result code:
     a mistake in the request is a 400 (never a retry), a refusal a 403, the file busy or

@@ -80,8 +80,8 @@ class InlineRunner:
                 rows += chunk
                 if not budget.take(chunk):
                     break
-        except STATEMENT_ERRORS:
-            self.stopped.stopped(sql)
+        except STATEMENT_ERRORS as error:
+            self.stopped.stopped(sql, error)
             return None
         finally:
             cursor.close()  # a statement left open would keep its snapshot

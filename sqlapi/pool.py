@@ -258,8 +258,8 @@ async def executing(
     async with connection.conn.execute(connection.stopped.text(sql), params) as cursor:
         try:
             yield cursor
-        except BaseException:
-            connection.stopped.stopped(sql)
+        except BaseException as error:
+            connection.stopped.stopped(sql, error)
             raise
 
 

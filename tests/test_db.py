@@ -239,16 +239,46 @@ def test_a_statement_the_time_limit_stopped_stays_cached_on_the_pool(edge_path: 
     asyncio.run(scenario())
 
 
-@pytest.mark.skipif(not AFFECTED, reason="nothing is remembered: Python 3.12+ needs no workaround")
+only_311 = pytest.mark.skipif(not AFFECTED, reason="Python 3.12+ needs no workaround")
+STOP = sqlite3.OperationalError("interrupted")
+
+
+@only_311
 def test_what_is_remembered_of_stopped_statements_stays_small() -> None:
     """However many different texts a client gets stopped, at most MOST short ones are
-    remembered per connection (a long one compiles anew instead)."""
+    remembered per connection, the least recently sent forgotten first (a text in use
+    stays); a long one compiles anew instead."""
     stopped = StoppedStatements()
+    stopped.stopped("SELECT 'hot'", STOP)
     for i in range(1000):
-        stopped.stopped(f"SELECT {i}")
-    stopped.stopped("SELECT 1" + " " * StoppedStatements.LONGEST)
+        stopped.stopped(f"SELECT {i}", STOP)
+        assert stopped.text("SELECT 'hot'") != "SELECT 'hot'"  # sent between the others
     remembered = [i for i in range(1000) if stopped.text(f"SELECT {i}") != f"SELECT {i}"]
-    assert 0 < len(remembered) <= StoppedStatements.MOST
-    assert remembered[-1] == 999  # the latest is always remembered
+    assert remembered == list(range(1000 - StoppedStatements.MOST + 1, 1000))
     long = "SELECT 1" + " " * StoppedStatements.LONGEST
+    stopped.stopped(long, STOP)
     assert stopped.text(long) == long
+
+
+@only_311
+def test_a_stopped_statement_keeps_its_meaning_and_its_column_names(edge_path: Path) -> None:
+    """SQLite names an unaliased last column of a SELECT without FROM by its text to the
+    end of the statement: what marks a stopped text must not change that."""
+    stopped = StoppedStatements()
+    conn = connect_readonly(edge_path, True)
+    for sql in ("SELECT (SELECT 1 + 1)", "SELECT 1;", "SELECT 2 -- a comment", "SELECT 3 /* open"):
+        before = conn.execute(sql)
+        stopped.stopped(sql, STOP)
+        after = conn.execute(stopped.text(sql))
+        assert stopped.text(sql) != sql
+        assert after.description == before.description
+        assert after.fetchall() == before.fetchall()
+    conn.close()
+
+
+@only_311
+def test_text_that_does_not_decode_is_not_a_stopped_statement() -> None:
+    """Python's decoding fails after a step that succeeded: the statement is not stuck."""
+    stopped = StoppedStatements()
+    stopped.stopped("SELECT x FROM t", sqlite3.OperationalError("Could not decode to UTF-8"))
+    assert stopped.text("SELECT x FROM t") == "SELECT x FROM t"

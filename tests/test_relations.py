@@ -573,3 +573,30 @@ def test_embed_next_url_keeps_ints_as_strings(tmp_path: Path) -> None:
     finally:
         live.close()
     assert rest == [{"id": str(2**53 + 5), "b": str(2**53 + 1)}]
+
+
+def test_embedded_lists_stay_whole_when_parent_keys_collate_as_equal(tmp_path: Path) -> None:
+    """The parents' keys `a` and `A` are two rows (the key is BINARY) that the column's
+    NOCASE collation orders as one: each parent still gets all of its children."""
+    path = tmp_path / "collated.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE parent (name TEXT COLLATE NOCASE, PRIMARY KEY (name COLLATE BINARY));
+        CREATE TABLE child (id INTEGER PRIMARY KEY, parent_name TEXT REFERENCES parent(name));
+        INSERT INTO parent VALUES ('a'), ('A');
+        INSERT INTO child VALUES (1, 'a'), (2, 'A'), (3, 'a'), (4, 'A'), (5, 'a');
+        """
+    )
+    conn.commit()
+    conn.close()
+    live = LiveApp(Settings(database=path))
+    try:
+        answer = live.get("/api/tables/parent/rows?_embed=child")
+        assert answer.status == 200
+        lists = {
+            row["name"]: [c["id"] for c in row["child"]["rows"]] for row in answer.json()["rows"]
+        }
+        assert lists == {"a": [1, 3, 5], "A": [2, 4]}
+    finally:
+        live.close()

@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode
 
 from sqlapi.db import Database
 from sqlapi.encoding import shape_rows, value_converter
-from sqlapi.keys import Cursor, Value, encode_cursor, path_segment
+from sqlapi.keys import Cursor, Row, Value, encode_cursor, path_segment
 from sqlapi.query import RowsRequest, cursor_scope
 from sqlapi.query.relations import build_embedding_query, build_expansion_query
 from sqlapi.relations import Embedding
@@ -87,13 +87,14 @@ async def related_members(
         fetched = await db.fetch_all(query.sql, query.params, inline=query.inline)
         # each row: the child's selected columns, its key, the referenced columns, the
         # page row's key; ordered by the page row's key, so that its children are adjacent
+        # (in the child's key order)
         child_key = len(link.select)
         referenced = child_key + len(link.target.key_columns)
         parent = referenced + len(link.local)
-        children = {
-            key: list(group)
-            for key, group in groupby(fetched, itemgetter(*range(parent, parent + width)))
-        }
+        children: dict[object, list[Row]] = {}
+        for key, group in groupby(fetched, itemgetter(*range(parent, parent + width))):
+            # one run each, unless keys SQLite's ORDER BY collates as equal differ here
+            children.setdefault(key, []).extend(group)
         names = [c.name for c in link.select]
         convert = value_converter(link.select, ints_as_strings)
         next_url = _next_urls(embedding, ints_as_strings)
