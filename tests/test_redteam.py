@@ -19,6 +19,7 @@ import pytest
 
 from sqlapi.config import Settings, hash_key, load_settings, sample_database
 from tests.fixtures import LiveApp
+from tests.helpers import write
 from tests.servers import fetch, in_process
 
 FULL_KEY, BOOKS_KEY = "full-" + "f" * 40, "books-" + "b" * 40
@@ -342,10 +343,7 @@ def test_metrics_are_never_cached(tmp_path: Path) -> None:
 
 def test_the_event_stream_bound_is_exact_under_a_burst(tmp_path: Path) -> None:
     path = tmp_path / "events.db"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
-    conn.commit()
-    conn.close()
+    write(path, "CREATE TABLE t (id INTEGER PRIMARY KEY)")
     with in_process(Settings(database=path, max_event_streams=10)) as server:
         import http.client
 

@@ -17,6 +17,7 @@ from openapi_spec_validator import validate
 
 from sqlapi.config import Settings, hash_key, load_settings, sample_database
 from tests.fixtures import LiveApp
+from tests.helpers import write
 
 
 def problem(live: LiveApp, url: str, status: int = 400, **headers: str) -> dict[str, Any]:
@@ -579,17 +580,13 @@ def test_embedded_lists_stay_whole_when_parent_keys_collate_as_equal(tmp_path: P
     """The parents' keys `a` and `A` are two rows (the key is BINARY) that the column's
     NOCASE collation orders as one: each parent still gets all of its children."""
     path = tmp_path / "collated.db"
-    conn = sqlite3.connect(path)
-    conn.executescript(
-        """
-        CREATE TABLE parent (name TEXT COLLATE NOCASE, PRIMARY KEY (name COLLATE BINARY));
-        CREATE TABLE child (id INTEGER PRIMARY KEY, parent_name TEXT REFERENCES parent(name));
-        INSERT INTO parent VALUES ('a'), ('A');
-        INSERT INTO child VALUES (1, 'a'), (2, 'A'), (3, 'a'), (4, 'A'), (5, 'a');
-        """
+    write(
+        path,
+        "CREATE TABLE parent (name TEXT COLLATE NOCASE, PRIMARY KEY (name COLLATE BINARY))",
+        "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_name TEXT REFERENCES parent(name))",
+        "INSERT INTO parent VALUES ('a'), ('A')",
+        "INSERT INTO child VALUES (1, 'a'), (2, 'A'), (3, 'a'), (4, 'A'), (5, 'a')",
     )
-    conn.commit()
-    conn.close()
     live = LiveApp(Settings(database=path))
     try:
         answer = live.get("/api/tables/parent/rows?_embed=child")

@@ -23,6 +23,7 @@ import pytest
 from sqlapi.auth.tokens import mint_token
 from sqlapi.config import Settings, sample_database
 from tests.fixtures import LiveApp
+from tests.helpers import write
 from tests.servers import in_process
 from tests.test_events import EventReader
 
@@ -474,10 +475,7 @@ def test_an_event_stream_never_delivers_another_callers_row(tmp_path: Path) -> N
 
 def test_an_event_stream_ends_when_its_token_expires(tmp_path: Path) -> None:
     path = tmp_path / "loans.db"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE loans (id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL)")
-    conn.commit()
-    conn.close()
+    write(path, "CREATE TABLE loans (id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL)")
     settings = Settings.model_validate(
         {
             "database": path,
