@@ -10,6 +10,7 @@ its place under `max_own`, until it ends, even when its client has long gone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -34,6 +35,7 @@ T = TypeVar("T")
 BUSY_WAIT_S = 0.002
 BUSY_PAUSE_S = 0.001
 STATEMENT_ERRORS = (sqlite3.Error, OverflowError)  # OverflowError: an int SQLite cannot bind
+STOPPING_EVERY_S = 0.01  # how often a query nobody waits for is interrupted until it ends
 
 
 @dataclass
@@ -174,7 +176,7 @@ class Pool:
 
     async def _when_free(self, connection: Connection) -> None:
         try:
-            await connection.conn.execute("SELECT 1")  # queued behind whatever still runs
+            await _stopping(connection, connection.conn.execute("SELECT 1"))
         finally:
             self._give_back(connection)
 
@@ -242,11 +244,24 @@ class Pool:
         """Close (once its thread is free), then give the place back."""
         try:
             if connection is not None:
-                connection.raw.interrupt()  # stop a step still running on the thread
-                await connection.conn.close()
+                await _stopping(connection, connection.conn.close())
         finally:
             self.own_open -= 1
             self._own.release()
+
+
+async def _stopping(connection: Connection, queued: Awaitable[Any]) -> None:
+    """Await `queued` (work queued on the connection's thread behind whatever still runs
+    there), interrupting that meanwhile. Once is not enough: an interrupt that comes while
+    a statement is still being compiled finds nothing running, and SQLite forgets it
+    when the statement's first step begins."""
+    behind = asyncio.ensure_future(queued)
+    while not behind.done():
+        with contextlib.suppress(sqlite3.ProgrammingError):  # `queued` closed it meanwhile
+            connection.raw.interrupt()
+        await asyncio.wait({behind}, timeout=STOPPING_EVERY_S)
+    with contextlib.suppress(sqlite3.Error):  # (the interrupt may stop `queued` too)
+        await behind
 
 
 @asynccontextmanager
@@ -259,6 +274,8 @@ async def executing(
         try:
             yield cursor
         except BaseException as error:
+            if isinstance(error, asyncio.CancelledError):
+                connection.raw.interrupt()  # now: closing the cursor waits for its step
             connection.stopped.stopped(sql, error)
             raise
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,7 @@ from sqlapi.config import Settings
 from sqlapi.db import Database
 from sqlapi.errors import ProblemError
 from sqlapi.inline import InlineRunner
+from sqlapi.keys import Row
 from sqlapi.readonly import Authorizer, Limits, connect_readonly, make_authorizer
 from sqlapi.stopped_statements import AFFECTED, StoppedStatements
 from tests.conftest import sha256
@@ -282,3 +286,65 @@ def test_text_that_does_not_decode_is_not_a_stopped_statement() -> None:
     stopped = StoppedStatements()
     stopped.stopped("SELECT x FROM t", sqlite3.OperationalError("Could not decode to UTF-8"))
     assert stopped.text("SELECT x FROM t") == "SELECT x FROM t"
+
+
+def test_a_query_cancelled_while_it_is_compiled_is_stopped_too(edge_path: Path) -> None:
+    """A client that leaves while its statement is still being compiled on the pool's
+    thread: an interrupt then finds nothing running, and SQLite forgets it when the
+    statement's first step begins. The statement must still be stopped, and the
+    connection serve the next request long before the statement would have ended."""
+    compiling = threading.Event()
+    authorize = make_authorizer()
+
+    def slow_to_compile(action: int, *args: Any) -> int:
+        if action == sqlite3.SQLITE_RECURSIVE and not compiling.is_set():
+            compiling.set()
+            time.sleep(0.3)  # the client leaves meanwhile
+        return authorize(action, *args)
+
+    db = Database(edge_path, immutable=True, pool_size=1, time_limit_ms=60_000,
+                  authorizer=slow_to_compile)  # fmt: skip
+    endless = (
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 100000000) "
+        "SELECT count(*) FROM n"
+    )
+
+    async def scenario() -> list[Row]:
+        await db.open()
+        try:
+            left = asyncio.ensure_future(db.fetch_all(endless))
+            await asyncio.to_thread(compiling.wait, 10)
+            left.cancel()
+            answer = await asyncio.wait_for(db.fetch_all("SELECT 1"), 10)
+            with contextlib.suppress(asyncio.CancelledError):
+                await left
+            return answer
+        finally:
+            await db.close()
+
+    assert asyncio.run(scenario()) == [(1,)]
+
+
+def test_a_query_cancelled_while_its_rows_are_read_is_stopped_at_once(edge_path: Path) -> None:
+    """A client that leaves after the first rows, while the next ones take long: the
+    statement is interrupted before its cursor is closed (closing waits for the step)."""
+    db = Database(edge_path, immutable=True, pool_size=1, time_limit_ms=60_000)
+    first_row_then_a_long_wait = (
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 200000000) "
+        "SELECT x FROM n WHERE x = 1 OR x % 100000000 = 0"
+    )
+
+    async def scenario() -> list[Row]:
+        await db.open()
+        try:
+            left = asyncio.ensure_future(db.fetch_all(first_row_then_a_long_wait))
+            await asyncio.sleep(0.5)  # the first row is read; the second is far off
+            left.cancel()
+            answer = await asyncio.wait_for(db.fetch_all("SELECT 1"), 5)
+            with contextlib.suppress(asyncio.CancelledError):
+                await left
+            return answer
+        finally:
+            await db.close()
+
+    assert asyncio.run(scenario()) == [(1,)]
