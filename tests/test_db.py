@@ -320,7 +320,7 @@ def test_a_query_cancelled_while_it_is_compiled_is_stopped_too(edge_path: Path) 
                 await left
             return answer
         finally:
-            await db.close()
+            await asyncio.wait_for(db.close(), 60)  # (a bounded failure, not a hang)
 
     assert asyncio.run(scenario()) == [(1,)]
 
@@ -345,6 +345,6 @@ def test_a_query_cancelled_while_its_rows_are_read_is_stopped_at_once(edge_path:
                 await left
             return answer
         finally:
-            await db.close()
+            await asyncio.wait_for(db.close(), 60)
 
     assert asyncio.run(scenario()) == [(1,)]
