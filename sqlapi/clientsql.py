@@ -5,6 +5,7 @@ one read transaction, and read within the response budget."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -85,6 +86,9 @@ async def _checked_run(
         if budget.over:
             raise ResponseTooLarge(max_bytes)
         return names, rows
+    except asyncio.CancelledError:
+        connection.raw.interrupt()  # before the COMMIT below queues behind the statement
+        raise
     finally:
         steps.internal = True
         try:

@@ -49,6 +49,13 @@ class Connection:
     generation: int
     leases: int = 0
     stopped: StoppedStatements = field(default_factory=StoppedStatements)
+    closing: asyncio.Future[None] | None = None  # one close, however many ask for it
+
+    def close(self) -> asyncio.Future[None]:
+        """Close it (once: aiosqlite waits forever for a second close begun meanwhile)."""
+        if self.closing is None:
+            self.closing = asyncio.ensure_future(self.conn.close())
+        return self.closing
 
 
 def _consume(future: asyncio.Future[Any]) -> None:
@@ -128,7 +135,7 @@ class Pool:
                 fresh.append(await self.connect(authorizer))
         except BaseException:
             for connection in fresh:
-                await connection.conn.close()
+                await connection.close()
             raise
         self.generation += 1
         for connection in fresh:
@@ -141,7 +148,7 @@ class Pool:
             self._idle.put_nowait(connection)
 
     def retire(self, connection: Connection) -> None:
-        self._later(connection.conn.close())
+        self._later(connection.close())
 
     def _later(self, work: Awaitable[Any]) -> asyncio.Future[Any]:
         task = asyncio.ensure_future(work)
@@ -153,7 +160,7 @@ class Pool:
     async def close(self) -> None:
         current, self._current = self._current, []
         for connection in current:
-            await connection.conn.close()
+            await connection.close()
         await asyncio.gather(*self._closing, return_exceptions=True)
 
     @asynccontextmanager
@@ -176,7 +183,7 @@ class Pool:
 
     async def _when_free(self, connection: Connection) -> None:
         try:
-            await _stopping(connection, connection.conn.execute("SELECT 1"))
+            await _stopping(connection, _drained(connection))
         finally:
             self._give_back(connection)
 
@@ -244,10 +251,21 @@ class Pool:
         """Close (once its thread is free), then give the place back."""
         try:
             if connection is not None:
-                await _stopping(connection, connection.conn.close())
+                await _stopping(connection, connection.close())
         finally:
             self.own_open -= 1
             self._own.release()
+
+
+async def _drained(connection: Connection) -> None:
+    """Once whatever runs on the connection's thread has ended: a statement, then one that
+    returns nothing. aiosqlite's thread keeps the last value a call returned until another
+    call returns; a cursor kept there (a cancelled statement's) keeps its statement
+    active, and SQLite clears an interrupt only when a statement starts with none active:
+    every later statement on the connection would be interrupted."""
+    with contextlib.suppress(sqlite3.Error):  # (interrupted too, perhaps)
+        await connection.conn.execute_fetchall("SELECT 1")
+    await connection.conn.commit()  # returns None: the thread holds no cursor any more
 
 
 async def _stopping(connection: Connection, queued: Awaitable[Any]) -> None:
@@ -256,6 +274,7 @@ async def _stopping(connection: Connection, queued: Awaitable[Any]) -> None:
     a statement is still being compiled finds nothing running, and SQLite forgets it
     when the statement's first step begins."""
     behind = asyncio.ensure_future(queued)
+    behind.add_done_callback(_consume)  # (should this wait itself be cancelled)
     while not behind.done():
         with contextlib.suppress(sqlite3.ProgrammingError):  # `queued` closed it meanwhile
             connection.raw.interrupt()
@@ -275,7 +294,8 @@ async def executing(
             yield cursor
         except BaseException as error:
             if isinstance(error, asyncio.CancelledError):
-                connection.raw.interrupt()  # now: closing the cursor waits for its step
+                with contextlib.suppress(sqlite3.ProgrammingError):  # closed at shutdown
+                    connection.raw.interrupt()  # now: closing the cursor waits for its step
             connection.stopped.stopped(sql, error)
             raise
 

@@ -86,7 +86,7 @@ class Watcher:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         if self._connection is not None:
-            await self._connection.conn.close()
+            await self._connection.close()
             self._connection = None
 
     def change_signal(self) -> asyncio.Event:

@@ -348,3 +348,30 @@ def test_a_query_cancelled_while_its_rows_are_read_is_stopped_at_once(edge_path:
             await asyncio.wait_for(db.close(), 60)
 
     assert asyncio.run(scenario()) == [(1,)]
+
+
+def test_cancelled_queries_leave_their_connection_serving(edge_path: Path) -> None:
+    """Two requests whose clients left in turn on the pool's one connection: the requests
+    after them are answered (a cursor aiosqlite's thread kept from a cancelled statement
+    kept an interrupt alive, and every later statement on the connection was stopped)."""
+    db = Database(edge_path, immutable=True, pool_size=1, time_limit_ms=60_000)
+    counting = (
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 30000000) "
+        "SELECT count(*) FROM n"
+    )
+
+    async def scenario() -> list[list[Row]]:
+        await db.open()
+        try:
+            for _ in range(2):
+                left = asyncio.ensure_future(db.fetch_all(counting))
+                await asyncio.sleep(0.1)
+                left.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await left
+                await asyncio.wait_for(asyncio.gather(*db.pool._closing), 10)
+            return [await db.fetch_all("SELECT count(*) > 0 FROM sqlite_schema") for _ in range(3)]
+        finally:
+            await asyncio.wait_for(db.close(), 60)
+
+    assert asyncio.run(scenario()) == [[(1,)]] * 3
