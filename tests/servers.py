@@ -170,11 +170,9 @@ class InProcess:
         """Stop serving; fails if the server does not stop within 30 s, or not cleanly."""
         # Let what clients left behind end first: their event streams, and the pool's own
         # tasks that interrupt a query a gone client left running and hand its connection
-        # back. A shutdown meanwhile (hypercorn cancels a stream still running after
-        # graceful_timeout) closes such a connection twice at once, and aiosqlite then
-        # waits forever for the second close: a race in sqlapi/pool.py, reported; the
-        # lifespan shutdown hangs until shutdown_timeout. Waiting here keeps it out of
-        # tests that are not about it.
+        # back. (A shutdown meanwhile used to close such a connection twice at once, and
+        # aiosqlite waited forever for the second close; `pool.Connection.close` now
+        # closes once.) Waiting here keeps shutdown timing out of tests not about it.
         gateway = self.app.gateway
         pool = gateway.db.pool
 
