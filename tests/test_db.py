@@ -16,6 +16,7 @@ import pytest
 from sqlapi.config import Settings
 from sqlapi.db import Database
 from sqlapi.errors import ProblemError
+from sqlapi.exposure import expose
 from sqlapi.inline import InlineRunner
 from sqlapi.keys import Row
 from sqlapi.readonly import Authorizer, Limits, connect_readonly, make_authorizer
@@ -375,3 +376,29 @@ def test_cancelled_queries_leave_their_connection_serving(edge_path: Path) -> No
             await asyncio.wait_for(db.close(), 60)
 
     assert asyncio.run(scenario()) == [[(1,)]] * 3
+
+
+def test_client_sql_whose_client_left_gives_back_its_place_at_once(edge_path: Path) -> None:
+    """`/api/sql` cancelled while its one long step runs: the statement is interrupted
+    before the request's closing COMMIT, which would wait behind it."""
+    rules = expose(Settings(database=edge_path)).client_rules
+    db = Database(edge_path, immutable=True, pool_size=1, time_limit_ms=60_000)
+    counting = (
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 300000000) "
+        "SELECT count(*) FROM n"
+    )
+
+    async def scenario() -> int:
+        await db.open()
+        try:
+            left = asyncio.ensure_future(db.run_client_sql(rules, counting, {}, 10))
+            await asyncio.sleep(0.3)  # its step runs
+            left.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(left, 5)
+            await asyncio.wait_for(asyncio.gather(*db.pool._closing), 5)
+            return db.open_streams
+        finally:
+            await asyncio.wait_for(db.close(), 60)
+
+    assert asyncio.run(scenario()) == 0
