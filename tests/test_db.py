@@ -8,6 +8,8 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -289,6 +291,28 @@ def test_text_that_does_not_decode_is_not_a_stopped_statement() -> None:
     assert stopped.text("SELECT x FROM t") == "SELECT x FROM t"
 
 
+def answer_after_a_client_left(
+    db: Database, sql: str, leaves: Callable[[], Awaitable[object]], within_s: float
+) -> list[Row]:
+    """Run `sql` on the pool, cancel it once `leaves()` returns (its client left), and
+    answer `SELECT 1` on the same connection within `within_s`."""
+
+    async def scenario() -> list[Row]:
+        await db.open()
+        try:
+            left = asyncio.ensure_future(db.fetch_all(sql))
+            await leaves()
+            left.cancel()
+            answer = await asyncio.wait_for(db.fetch_all("SELECT 1"), within_s)
+            with contextlib.suppress(asyncio.CancelledError):
+                await left
+            return answer
+        finally:
+            await asyncio.wait_for(db.close(), 60)  # (a bounded failure, not a hang)
+
+    return asyncio.run(scenario())
+
+
 def test_a_query_cancelled_while_it_is_compiled_is_stopped_too(edge_path: Path) -> None:
     """A client that leaves while its statement is still being compiled on the pool's
     thread: an interrupt then finds nothing running, and SQLite forgets it when the
@@ -310,20 +334,8 @@ def test_a_query_cancelled_while_it_is_compiled_is_stopped_too(edge_path: Path) 
         "SELECT count(*) FROM n"
     )
 
-    async def scenario() -> list[Row]:
-        await db.open()
-        try:
-            left = asyncio.ensure_future(db.fetch_all(endless))
-            await asyncio.to_thread(compiling.wait, 10)
-            left.cancel()
-            answer = await asyncio.wait_for(db.fetch_all("SELECT 1"), 10)
-            with contextlib.suppress(asyncio.CancelledError):
-                await left
-            return answer
-        finally:
-            await asyncio.wait_for(db.close(), 60)  # (a bounded failure, not a hang)
-
-    assert asyncio.run(scenario()) == [(1,)]
+    leaves = partial(asyncio.to_thread, compiling.wait, 10)
+    assert answer_after_a_client_left(db, endless, leaves, within_s=10) == [(1,)]
 
 
 def test_a_query_cancelled_while_its_rows_are_read_is_stopped_at_once(edge_path: Path) -> None:
@@ -335,20 +347,8 @@ def test_a_query_cancelled_while_its_rows_are_read_is_stopped_at_once(edge_path:
         "SELECT x FROM n WHERE x = 1 OR x % 100000000 = 0"
     )
 
-    async def scenario() -> list[Row]:
-        await db.open()
-        try:
-            left = asyncio.ensure_future(db.fetch_all(first_row_then_a_long_wait))
-            await asyncio.sleep(0.5)  # the first row is read; the second is far off
-            left.cancel()
-            answer = await asyncio.wait_for(db.fetch_all("SELECT 1"), 5)
-            with contextlib.suppress(asyncio.CancelledError):
-                await left
-            return answer
-        finally:
-            await asyncio.wait_for(db.close(), 60)
-
-    assert asyncio.run(scenario()) == [(1,)]
+    leaves = partial(asyncio.sleep, 0.5)  # the first row is read; the second is far off
+    assert answer_after_a_client_left(db, first_row_then_a_long_wait, leaves, within_s=5) == [(1,)]
 
 
 def test_cancelled_queries_leave_their_connection_serving(edge_path: Path) -> None:
