@@ -8,11 +8,11 @@ the first 10,000 items, stored next to each other (as order lines are), where ea
 item's `reviews` lie scattered over a 1,000,000-row table (as reviews arrive). Prints:
 1. the plain 50-row page and the same page with `_embed=reviews` and `_embed=lines`
    (median microseconds per request, and each one's ratio to the plain page);
-2. SQLite alone, for the 50 parents: the embedding statement as built, its rows made
-   into objects as the build does; the same lists built by SQLite as JSON text
-   (`json_object`, exact only for integers, text and NULL); the same with each value
-   checked for REAL and BLOB (what exact output would need); the statement on a
-   connection with an 8 MB page cache; and the page's own statement. docs/benchmarks.md reads these.
+2. SQLite alone, for the 50 parents: the lists as the build before 2026-11-26 read them
+   (the child rows by a JOIN, made into objects as it did, and the rows only); the
+   statement the build runs now (SQLite writes each list as JSON, values checked as
+   query.json_rows checks them); the same unchecked (exact only for integers, text and
+   NULL); and the page's own statement. docs/benchmarks.md reads these.
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ from pathlib import Path
 
 from sqlapi.app import create_app
 from sqlapi.config import Settings
+from sqlapi.query.json_rows import row_object
+from sqlapi.readonly import connect_readonly, load_schema
+from sqlapi.schema import Table
 
 BIG = Path(__file__).resolve().parent / "big.db"
 PAGE = "/api/tables/items/rows?_limit=50"
@@ -89,63 +92,50 @@ async def requests(path: Path) -> None:
         print(f"  {name:16s} {median:6.0f} µs  {median / plain:4.2f}x the plain page")
 
 
-def _real(x: str) -> str:
-    return (f"CASE WHEN {x} IN (9e999, -9e999) THEN 'null' "
-            f"WHEN CAST(printf('%!.15g', {x}) AS REAL) = {x} THEN printf('%!.15g', {x}) "
-            f"ELSE printf('%!.17g', {x}) END")  # fmt: skip
-
-
-def _checked(x: str) -> str:
-    return (f"CASE typeof({x}) WHEN 'real' THEN json({_real(x)}) "
-            f"WHEN 'blob' THEN json_object(char(0), hex({x})) ELSE {x} END")  # fmt: skip
-
-
-def one_child(
-    conn: sqlite3.Connection, roomy: sqlite3.Connection, child: str, columns: list[str]
-) -> dict[str, float]:
-    listed = ", ".join(f"c.{c}" for c in columns)
-    built = (
-        f"SELECT {listed}, c.id, p.id, p.id FROM items AS p JOIN {child} AS c ON c.id IN "
-        f"(SELECT c2.id FROM {child} AS c2 WHERE c2.item_id = p.id ORDER BY c2.id LIMIT ?) "
+def one_child(conn: sqlite3.Connection, child: Table) -> dict[str, float]:
+    names = ["id", "item_id", child.columns[2].name, child.columns[3].name]
+    listed = ", ".join(f"c.{c}" for c in names)
+    joined = (
+        f"SELECT {listed}, c.id, p.id, p.id FROM items AS p JOIN {child.name} AS c ON c.id IN "
+        f"(SELECT c2.id FROM {child.name} AS c2 WHERE c2.item_id = p.id ORDER BY c2.id LIMIT ?) "
         f"WHERE p.id IN ({IN_LIST}) ORDER BY p.id, c.id"
     )
 
-    def as_json(value: Callable[[str], str]) -> str:
-        members = ", ".join(f"'{c}', {value('c.' + c)}" for c in columns)
+    def as_json(row: str) -> str:
         return (
-            f"SELECT p.id, (SELECT json_group_array(json_object({members})) FROM "
-            f"(SELECT {listed} FROM {child} AS c WHERE c.item_id = p.id ORDER BY c.id "
-            f"LIMIT ?) AS c), (SELECT c.id FROM {child} AS c WHERE c.item_id = p.id "
-            f"ORDER BY c.id LIMIT 1 OFFSET ?) FROM items AS p WHERE p.id IN ({IN_LIST})"
+            f"SELECT p.id, p.id, (SELECT json_group_array({row}) FROM "
+            f"(SELECT {listed} FROM {child.name} AS c WHERE c.item_id = p.id ORDER BY c.id "
+            f"LIMIT ?) AS c), (SELECT c.id FROM {child.name} AS c WHERE c.item_id = p.id "
+            f"ORDER BY c.id LIMIT 1 OFFSET ?), EXISTS (SELECT 1 FROM {child.name} AS c "
+            f"WHERE c.item_id = p.id ORDER BY c.id LIMIT 1 OFFSET ?) FROM items AS p "
+            f"WHERE p.id IN ({IN_LIST})"
         )
 
-    plain_json, checked_json = as_json(lambda x: x), as_json(_checked)
+    unchecked = as_json("json_object(" + ", ".join(f"'{c}', c.{c}" for c in names) + ")")
+    built = as_json(row_object("c", child.columns, False))
 
     def run(sql: str, params: list[int]) -> Callable[[], object]:
         return lambda: conn.execute(sql, params).fetchall()
 
     def objects() -> object:
-        rows = conn.execute(built, [11, *PARENTS]).fetchall()
-        return [dict(zip(columns, row)) for row in rows]  # noqa: B905
+        rows = conn.execute(joined, [11, *PARENTS]).fetchall()
+        return [dict(zip(names, row)) for row in rows]  # noqa: B905
 
     return interleaved({
-        "as built, rows made objects": objects,
-        "as built, rows only": run(built, [11, *PARENTS]),
-        "as built, rows only, 8 MB cache": lambda: roomy.execute(built, [11, *PARENTS]).fetchall(),
-        "JSON by SQLite": run(plain_json, [10, 10, *PARENTS]),
-        "JSON by SQLite, values checked": run(checked_json, [10, 10, *PARENTS]),
+        "rows joined, made objects": objects,
+        "rows joined, rows only": run(joined, [11, *PARENTS]),
+        "JSON by SQLite, as built": run(built, [10, 9, 10, *PARENTS]),
+        "JSON by SQLite, unchecked": run(unchecked, [10, 9, 10, *PARENTS]),
         "the page's statement": run("SELECT * FROM items ORDER BY id LIMIT 51", []),
     })  # fmt: skip
 
 
 def statements(path: Path) -> None:
-    conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
-    roomy = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
-    roomy.execute("PRAGMA cache_size = -8000")  # SQLite's default: 2 MB
-    for child, columns in (("reviews", ["id", "item_id", "stars", "body"]),
-                           ("lines", ["id", "item_id", "qty", "note"])):  # fmt: skip
+    conn = connect_readonly(path, True)  # sqlapi's own function registered
+    tables = {t.name: t for t in load_schema(path, True).tables}
+    for child in ("reviews", "lines"):
         print(f"  {child}:")
-        for name, median in one_child(conn, roomy, child, columns).items():
+        for name, median in one_child(conn, tables[child]).items():
             print(f"    {name:32s} {median:6.0f} µs")
 
 

@@ -139,7 +139,7 @@ def plans(database: Path) -> list[str]:
             related = build_expansion_query(link, keys, request.scope)
             show("its expansion", related.sql, related.params)
         for embedding in request.embed:
-            related = build_embedding_query(embedding, keys, request.scope)
+            related = build_embedding_query(embedding, keys, request.scope, False)
             show("its embedding", related.sql, related.params)
     conn.close()
     return out

@@ -25,6 +25,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from sqlapi.encoding import JSON_VALUE
 from sqlapi.errors import NotExposed, ProblemError
 from sqlapi.query import build_column_probe, build_open_probes
 from sqlapi.readonly import Authorizer
@@ -174,9 +175,10 @@ def check_program(
 
 class InternalSteps:
     """A client's connection's authorizer, with a switch for sqlapi's own steps around
-    the client's statement (BEGIN, COMMIT and the EXPLAIN that checks it)."""
+    the client's statement (BEGIN, COMMIT and the EXPLAIN that checks it). sqlapi's own
+    SQL function is not the client's to call."""
 
-    TRANSACTION = 22
+    TRANSACTION, FUNCTION = 22, 31
 
     def __init__(self, authorizer: Authorizer) -> None:
         self.authorizer = authorizer
@@ -187,4 +189,6 @@ class InternalSteps:
     ) -> int:
         if self.internal and action == self.TRANSACTION:
             return sqlite3.SQLITE_OK
+        if action == self.FUNCTION and (arg2 or "").lower() == JSON_VALUE:
+            return sqlite3.SQLITE_DENY  # sqlapi's own, for the statements it builds
         return self.authorizer(action, arg1, arg2, db, src)

@@ -18,6 +18,8 @@ import orjson
 from sqlapi.schema import Column
 
 JS_SAFE_INTEGER = 2**53 - 1
+JSON_VALUE = "sqlapi_json_value"  # sqlite_json_value, as SQL on sqlapi's own connections
+AS_BOOLEAN, INTS_AS_STRINGS = 1, 2  # its flags
 Values = Sequence[Any]  # one row's values, as a tuple from SQLite or a list once converted
 Convert = Callable[[Values], Values]
 
@@ -106,6 +108,22 @@ def _as_json(value: object) -> object:
         except orjson.JSONDecodeError:
             return value
     return value
+
+
+def sqlite_json_value(value: object, flags: int) -> str:
+    """One value as JSON text, converted as `value_converter` converts it: what SQLite's
+    own JSON cannot write exactly (a REAL, a BLOB) or does not know to convert (a boolean
+    column, `_ints=string`). Called by SQLite (query.json_rows)."""
+    if flags & AS_BOOLEAN:
+        value = _as_boolean(value)
+    if flags & INTS_AS_STRINGS:
+        value = _int_as_string(value)
+    return orjson.dumps(value, default=_default).decode("utf-8")
+
+
+def json_text(text: str) -> orjson.Fragment:
+    """JSON text SQLite wrote, spliced into a response as it is."""
+    return orjson.Fragment(text)
 
 
 def value_converter(

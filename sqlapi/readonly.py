@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlapi.encoding import JSON_VALUE, sqlite_json_value
 from sqlapi.introspect import READ_PRAGMAS, introspect
 from sqlapi.query import build_read_probe
 from sqlapi.schema import Schema, fold
@@ -132,6 +133,7 @@ def connect_readonly(
         conn.close()
         raise
     (limits or Limits()).apply(conn)
+    conn.create_function(JSON_VALUE, 2, sqlite_json_value, deterministic=True)
     conn.set_authorizer(authorizer or make_authorizer())
     return conn
 

@@ -4,10 +4,12 @@ compares the key columns exactly as a hand-written JOIN would (with their affini
 
     expansion: SELECT p.<key>, t.<cols> FROM table AS p JOIN target AS t ON t.<ref> = p.<fk>
                WHERE p.<key> IN (...)
-    embedding: SELECT c.<cols>, c.<child key>, p.<ref>, p.<key> FROM table AS p JOIN child AS c
-               ON c.<child key> IN (SELECT ... FROM child WHERE <fk> = p.<ref>
-                                    ORDER BY <child key> LIMIT n)
-               WHERE p.<key> IN (...)     -- n rows per parent, each found by the child's index
+    embedding: SELECT p.<key>, p.<ref>,
+                      (SELECT json_group_array(json_object(...)) FROM (SELECT ... FROM child
+                       WHERE <fk> = p.<ref> ORDER BY <child key> LIMIT n)),  -- the list
+                      (... LIMIT 1 OFFSET n - 1),  -- the last listed child's key
+                      EXISTS (... LIMIT 1 OFFSET n)  -- whether the list goes on
+               FROM table AS p WHERE p.<key> IN (...)
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Sequence
 
 from sqlapi.keys import Value
 from sqlapi.query.clauses import Query, Scope, quote
+from sqlapi.query.json_rows import row_object
 from sqlapi.relations import Embedding, Link
 from sqlapi.schema import Column
 
@@ -59,30 +62,43 @@ def build_expansion_query(link: Link, keys: Sequence[tuple[Value, ...]], scope: 
 
 
 def build_embedding_query(
-    embedding: Embedding, keys: Sequence[tuple[Value, ...]], scope: Scope
+    embedding: Embedding, keys: Sequence[tuple[Value, ...]], scope: Scope, ints_as_strings: bool
 ) -> Query:
-    """Rows (selected child columns..., child key..., referenced columns..., page key...)
-    of at most `limit + 1` child rows per page row within `scope`, in the child's key
-    order (the extra row says whether the list goes on)."""
+    """One row per page row that has a key within `scope`: (page key..., referenced
+    columns..., its first `limit` child rows within `scope` as a JSON array (in the child's
+    key order; query.json_rows writes them as `encoding` would), the key of the last of
+    them..., whether more follow). Each part is an index seek on the child's foreign key
+    that stops after `limit` (or `limit + 1`) entries."""
     link = embedding.link
     table, child, pk, ck = link.table, link.target, link.table.key_columns, link.target.key_columns
     same = " AND ".join(
-        f"c2.{quote(r.name)} = p.{quote(c.name)}"
+        f"c.{quote(r.name)} = p.{quote(c.name)}"
         for c, r in zip(link.local, link.remote, strict=True)
     )
-    order = _listed("c2", ck)
-    page, children, candidates = (
-        scope.source(table, "p"),
-        scope.source(child, "c"),
-        scope.source(child, "c2"),
-    )
-    per_parent = f"SELECT {order} FROM {candidates.sql} WHERE {same} ORDER BY {order} LIMIT ?"
-    where = _keys_in("p", pk, keys)
+    order = _listed("c", ck)
+
+    def children(what: str, limit: str, *bound: Value) -> Query:
+        source = scope.source(child, "c")
+        return Query(
+            f"(SELECT {what} FROM {source.sql} WHERE {same} ORDER BY {order} {limit})",
+            (*source.params, *bound),
+        )
+
+    listed = children(_listed("c", link.select), "LIMIT ?", embedding.limit)
+    more = children("1", "LIMIT 1 OFFSET ?", embedding.limit)
+    parts = [
+        Query(
+            f"(SELECT json_group_array({row_object('c', link.select, ints_as_strings)}) "
+            f"FROM {listed.sql} AS c)",
+            listed.params,
+        ),
+        *(children(f"c.{quote(k.name)}", "LIMIT 1 OFFSET ?", embedding.limit - 1) for k in ck),
+        Query(f"EXISTS {more.sql}", more.params),
+    ]
+    page, where = scope.source(table, "p"), _keys_in("p", pk, keys)
     return Query(
-        f"SELECT {_listed('c', link.select)}, {_listed('c', ck)}, {_listed('p', link.local)}, "
-        f"{_listed('p', pk)} FROM {page.sql} JOIN {children.sql} "
-        f"ON {_tuple('c', ck)} IN ({per_parent}) WHERE {where.sql} "
-        f"ORDER BY {_listed('p', pk)}, {_listed('c', ck)}",
-        (*page.params, *children.params, *candidates.params, embedding.limit + 1, *where.params),
-        inline=True,  # each parent's list is an index seek that stops at limit + 1
+        f"SELECT {_listed('p', pk)}, {_listed('p', link.local)}, "
+        f"{', '.join(part.sql for part in parts)} FROM {page.sql} WHERE {where.sql}",
+        (*(v for part in parts for v in part.params), *page.params, *where.params),
+        inline=True,  # per page row: index seeks that stop after `limit + 1` entries
     )

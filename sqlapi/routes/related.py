@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
-from itertools import groupby
-from operator import itemgetter
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from sqlapi.db import Database
-from sqlapi.encoding import shape_rows, value_converter
-from sqlapi.keys import Cursor, Row, Value, encode_cursor, path_segment
+from sqlapi.encoding import json_text, shape_rows, value_converter
+from sqlapi.keys import Cursor, Value, encode_cursor, path_segment
 from sqlapi.query import RowsRequest, cursor_scope
 from sqlapi.query.relations import build_embedding_query, build_expansion_query
 from sqlapi.relations import Embedding
@@ -22,10 +20,12 @@ Members = list[dict[str, object]]
 
 
 def _text(value: Value) -> str:
-    """A value as a query string carries it (BLOBs base64, as they are shown)."""
+    """A value as a query string carries it (BLOBs base64, as they are shown), quoted."""
+    if type(value) is int:
+        return str(value)  # nothing to quote
     if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    return repr(value) if isinstance(value, float) else str(value)
+        value = base64.b64encode(value).decode("ascii")
+    return quote(repr(value) if isinstance(value, float) else str(value), safe="")
 
 
 def _next_urls(
@@ -49,8 +49,7 @@ def _next_urls(
 
     def next_url(referenced: Sequence[Value], last: Sequence[Value]) -> str:
         filters = "&".join(
-            f"{key}={quote(_text(value), safe='')}"
-            for key, value in zip(keys, referenced, strict=True)
+            f"{key}={_text(value)}" for key, value in zip(keys, referenced, strict=True)
         )
         cursor = encode_cursor(Cursor(key=tuple(last)), scope)  # base64url: nothing to quote
         return f"{path}{filters}{shared}&_after={cursor}"
@@ -83,32 +82,29 @@ async def related_members(
             )
     for embedding in request.embed:
         link = embedding.link
-        query = build_embedding_query(embedding, keys, request.scope)
-        fetched = await db.fetch_all(query.sql, query.params, inline=query.inline)
-        # each row: the child's selected columns, its key, the referenced columns, the
-        # page row's key; ordered by the page row's key, so that its children are adjacent
-        # (in the child's key order)
-        child_key = len(link.select)
-        referenced = child_key + len(link.target.key_columns)
-        parent = referenced + len(link.local)
-        children: dict[object, list[Row]] = {}
-        for key, group in groupby(fetched, itemgetter(*range(parent, parent + width))):
-            # one run each, unless keys SQLite's ORDER BY collates as equal differ here
-            children.setdefault(key, []).extend(group)
-        names = [c.name for c in link.select]
-        convert = value_converter(link.select, ints_as_strings)
+        query = build_embedding_query(embedding, keys, request.scope, ints_as_strings)
+        # each row: the page row's key, its referenced columns, its list as JSON text, the
+        # key of the list's last row, whether more follow (query.relations)
+        referenced = width + len(link.local)
+        last = referenced + 1
+        more = last + len(link.target.key_columns)
+        lists = {
+            tuple(r[:width]): r
+            for r in await db.fetch_all(query.sql, query.params, inline=query.inline)
+        }
         next_url = _next_urls(embedding, ints_as_strings)
         for i, key in enumerate(keys):  # a NULL key (SQLite allows one) matches nothing
-            rows = children.get(key[0] if width == 1 else key, [])
-            more = len(rows) > embedding.limit
-            rows = rows[: embedding.limit]
-            last = rows[-1] if more else None
-            url = next_url(last[referenced:parent], last[child_key:referenced]) if last else None
-            members[i][link.name] = {
-                # a row is longer than `names`: zip stops at the selected columns
-                "rows": shape_rows(names, rows, "objects", convert),
-                "next_url": url,
-            }
+            row = lists.get(key)
+            members[i][link.name] = (
+                {"rows": [], "next_url": None}
+                if row is None
+                else {
+                    "rows": json_text(row[referenced]),
+                    "next_url": next_url(row[width:referenced], row[last:more])
+                    if row[more]
+                    else None,
+                }
+            )
     return members
 
 

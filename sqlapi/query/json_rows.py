@@ -1,0 +1,74 @@
+"""SQL that has SQLite write rows as JSON text, value for value what `encoding` writes for
+the same rows: an embedded list of child rows travels as one string per parent, spliced
+into the response as it is, instead of as hundreds of Python objects made and encoded.
+
+SQLite's own JSON writes integers, text and NULL as orjson does (text may be escaped in
+another form, never with another meaning). It writes a REAL with 15 significant digits,
+refuses a BLOB, and knows nothing of boolean columns or `_ints=string`: those values are
+handed to `encoding.sqlite_json_value`, registered on sqlapi's connections under
+JSON_VALUE, which converts them as the rows endpoint does. A generated column's value
+can carry SQLite's JSON subtype (a virtual column computed by `json_object` would come
+out nested, not quoted), so it always goes through that function too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlapi.encoding import AS_BOOLEAN, INTS_AS_STRINGS, JS_SAFE_INTEGER, JSON_VALUE
+from sqlapi.query.clauses import quote
+from sqlapi.schema import Column
+
+# json_object takes two arguments per member; SQLite's default cap on a function's
+# arguments is 127, so wider rows are written in parts and joined.
+MEMBERS_PER_CALL = 63
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _value(alias: str, column: Column, ints_as_strings: bool) -> str:
+    """The column's value for json_object: as it is when SQLite writes it as orjson would,
+    else the JSON text `encoding` makes of it (marked as JSON by `json()`)."""
+    value = f"{alias}.{quote(column.name)}"
+    flags = (AS_BOOLEAN if column.json_type == "boolean" else 0) | (
+        INTS_AS_STRINGS if ints_as_strings else 0
+    )
+    converted = f"json({JSON_VALUE}({value}, {flags}))"
+    if column.generated:
+        return converted
+    if column.is_rowid:
+        odd = []  # always an integer
+    elif column.affinity == "TEXT":
+        odd = [f"typeof({value}) = 'blob'"]  # SQLite stores a number given to it as text
+    else:
+        odd = [f"typeof({value}) IN ('real', 'blob')"]
+    if flags & AS_BOOLEAN:
+        odd.append(f"(typeof({value}) = 'integer' AND {value} IN (0, 1))")
+    if flags & INTS_AS_STRINGS:
+        odd.append(
+            f"(typeof({value}) = 'integer' "
+            f"AND {value} NOT BETWEEN -{JS_SAFE_INTEGER} AND {JS_SAFE_INTEGER})"
+        )
+    if not odd:
+        return value
+    return f"CASE WHEN {' OR '.join(odd)} THEN {converted} ELSE {value} END"
+
+
+def row_object(alias: str, columns: Sequence[Column], ints_as_strings: bool) -> str:
+    """An expression: the row's columns as one JSON object (the names as keys, in order)."""
+    members = [f"{_literal(c.name)}, {_value(alias, c, ints_as_strings)}" for c in columns]
+    parts = [
+        f"json_object({', '.join(members[i : i + MEMBERS_PER_CALL])})"
+        for i in range(0, len(members), MEMBERS_PER_CALL)
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    # Every value is a scalar, so each part ends in exactly one `}` and begins with one
+    # `{`: trimming them joins the parts into one object, which json() marks as JSON.
+    inner = [f"rtrim({parts[0]}, '}}')"]
+    inner += [f"ltrim(rtrim({p}, '}}'), '{{')" for p in parts[1:-1]]
+    inner.append(f"ltrim({parts[-1]}, '{{')")
+    joined = " || ',' || ".join(inner)
+    return f"json({joined})"
