@@ -74,6 +74,9 @@ def _columns(conn: sqlite3.Connection, name: str, without_rowid: bool) -> list[C
         not without_rowid
         and len(pk_infos) == 1
         and (pk_infos[0]["type"] or "").upper() == "INTEGER"
+        # `INTEGER PRIMARY KEY DESC` in a column's definition is SQLite's exception: an
+        # ordinary column (any value) with an index of its own, not the rowid
+        and not _rows(conn, "SELECT 1 FROM pragma_index_list(?) WHERE origin = 'pk'", name)
     )
     columns = []
     for info in infos:

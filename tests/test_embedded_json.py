@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from sqlapi.config import Settings
 from sqlapi.encoding import dumps, shape_rows, value_converter
-from sqlapi.query.json_rows import MEMBERS_PER_CALL, row_object
+from sqlapi.query.json_rows import MEMBERS_PER_CALL, row_object, selected
 from sqlapi.readonly import connect_readonly, load_schema
 from tests.fixtures import LiveApp
 
@@ -28,7 +28,7 @@ def canon(value: object) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-DECLARED = ["INTEGER", "REAL", "TEXT", "BLOB", "BOOLEAN", "NUMERIC", "", "DATETIME"]
+DECLARED = ["INTEGER", "REAL", "TEXT", "BLOB", "BOOLEAN", "NUMERIC", "", "DATETIME", "ANY"]
 VALUES = st.one_of(
     st.none(),
     st.integers(-(2**63), 2**63 - 1),
@@ -71,9 +71,11 @@ def test_sqlite_writes_rows_as_the_rows_endpoint_does(
     conn = connect_readonly(path, False)
     try:
         columns = table.columns
+        row = row_object("c", columns, ints_as_strings)
         (text,) = conn.execute(
-            f"SELECT json_group_array({row_object('c', columns, ints_as_strings)}) "
-            "FROM (SELECT * FROM t ORDER BY id) AS c"
+            f"SELECT json_group_array({row.sql}) "
+            f"FROM (SELECT {selected('t', columns)} FROM t ORDER BY id) AS c",
+            row.params,
         ).fetchone()
         stored = conn.execute("SELECT * FROM t ORDER BY id").fetchall()
     finally:
@@ -95,7 +97,13 @@ def odd_children(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     conn.executescript(
         "CREATE TABLE parent (id INTEGER PRIMARY KEY);"
         "CREATE TABLE kid (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id),"
-        " price REAL, label TEXT, flag BOOLEAN, big INTEGER, data BLOB);"
+        " price REAL, label TEXT, flag BOOLEAN, big INTEGER, data BLOB,"
+        " short TEXT AS (substr(label, 1, 3)) VIRTUAL);"
+        # not the rowid: SQLite's exception, an ordinary column that holds any value
+        "CREATE TABLE desckid (id INTEGER PRIMARY KEY DESC, parent_id INTEGER"
+        " REFERENCES parent(id));"
+        "INSERT INTO desckid VALUES (0.30000000000000004, 1), (9e999, 1), (-9e999, 1),"
+        " (1e300, 1), (X'0102', 1), (7, 1);"
         f"CREATE TABLE wide (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id),"
         f" {wide});"
         "INSERT INTO parent VALUES (1), (2);"
@@ -124,7 +132,7 @@ def odd_children(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
 
 
 @pytest.mark.parametrize("ints", ["", "&_ints=string"])
-@pytest.mark.parametrize(("child", "parent"), [("kid", 1), ("kid", 2), ("wide", 1)])
+@pytest.mark.parametrize(("child", "parent"), [("kid", 1), ("kid", 2), ("wide", 1), ("desckid", 1)])
 def test_an_embedded_list_reads_as_the_childs_own_rows(
     odd_children: LiveApp, child: str, parent: int, ints: str
 ) -> None:
@@ -176,5 +184,30 @@ def test_a_list_longer_than_the_value_limit_is_a_400_and_the_rows_still_read(
             )
             == 1
         )
+    finally:
+        live.close()
+
+
+def test_a_child_of_a_thousand_long_named_columns_embeds(tmp_path: Path) -> None:
+    """The statement names each column twice, not once per test of its value: SQLite's
+    1,000,000-byte statement limit holds a thousand columns of 120-character names."""
+    path = tmp_path / "t.db"
+    names = [f"{'c' * 116}{i:04d}" for i in range(1000)]
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    conn.execute(
+        "CREATE TABLE kid (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id), "
+        + ", ".join(f"{n} INTEGER" for n in names)
+        + ")"
+    )
+    conn.execute("INSERT INTO parent VALUES (1)")
+    conn.execute(f"INSERT INTO kid (id, parent_id, {names[-1]}) VALUES (1, 1, 7)")
+    conn.commit()
+    conn.close()
+    live = LiveApp(Settings(database=path))
+    try:
+        own = live.json("/api/tables/kid/rows?parent_id=1&_ints=string")["rows"]
+        row = live.json("/api/tables/parent/rows/1?_embed=kid&_ints=string")["row"]
+        assert row["kid"]["rows"] == own and own[0][names[-1]] == 7
     finally:
         live.close()

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlapi.encoding import AS_BOOLEAN, INTS_AS_STRINGS, JS_SAFE_INTEGER, JSON_VALUE
-from sqlapi.query.clauses import quote
+from sqlapi.query.clauses import Query, quote
 from sqlapi.schema import Column
 
 # json_object takes two arguments per member; SQLite's default cap on a function's
@@ -24,26 +24,21 @@ from sqlapi.schema import Column
 MEMBERS_PER_CALL = 63
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def selected(alias: str, columns: Sequence[Column]) -> str:
+    """The select list `row_object` reads: each column under a short name of its own (a
+    wide table's statement stays short; names are bound as parameters)."""
+    return ", ".join(f"{alias}.{quote(c.name)} AS v{i}" for i, c in enumerate(columns))
 
 
-def _value(alias: str, column: Column, ints_as_strings: bool) -> str:
-    """The column's value for json_object: as it is when SQLite writes it as orjson would,
-    else the JSON text `encoding` makes of it (marked as JSON by `json()`)."""
-    value = f"{alias}.{quote(column.name)}"
+def _value(value: str, column: Column, ints_as_strings: bool) -> str:
+    """The column's value for json_object: as it is when SQLite writes it as orjson would
+    (an integer, text, NULL), else the JSON text `encoding` makes of it (marked as JSON by
+    `json()`). Every column is tested, whatever its declared type or key: SQLite stores a
+    REAL in an `INTEGER PRIMARY KEY DESC` and a BLOB anywhere."""
     flags = (AS_BOOLEAN if column.json_type == "boolean" else 0) | (
         INTS_AS_STRINGS if ints_as_strings else 0
     )
-    converted = f"json({JSON_VALUE}({value}, {flags}))"
-    if column.generated:
-        return converted
-    if column.is_rowid:
-        odd = []  # always an integer
-    elif column.affinity == "TEXT":
-        odd = [f"typeof({value}) = 'blob'"]  # SQLite stores a number given to it as text
-    else:
-        odd = [f"typeof({value}) IN ('real', 'blob')"]
+    odd = [f"typeof({value}) IN ('real', 'blob')"]
     if flags & AS_BOOLEAN:
         odd.append(f"(typeof({value}) = 'integer' AND {value} IN (0, 1))")
     if flags & INTS_AS_STRINGS:
@@ -51,24 +46,29 @@ def _value(alias: str, column: Column, ints_as_strings: bool) -> str:
             f"(typeof({value}) = 'integer' "
             f"AND {value} NOT BETWEEN -{JS_SAFE_INTEGER} AND {JS_SAFE_INTEGER})"
         )
-    if not odd:
-        return value
-    return f"CASE WHEN {' OR '.join(odd)} THEN {converted} ELSE {value} END"
+    # a generated column's text could carry a JSON subtype: `|| ''` makes plain text
+    as_is = f"CASE WHEN typeof({value}) = 'text' THEN {value} || '' ELSE {value} END"
+    return (
+        f"CASE WHEN {' OR '.join(odd)} THEN json({JSON_VALUE}({value}, {flags})) "
+        f"ELSE {as_is if column.generated else value} END"
+    )
 
 
-def row_object(alias: str, columns: Sequence[Column], ints_as_strings: bool) -> str:
-    """An expression: the row's columns as one JSON object (the names as keys, in order)."""
-    members = [f"{_literal(c.name)}, {_value(alias, c, ints_as_strings)}" for c in columns]
+def row_object(alias: str, columns: Sequence[Column], ints_as_strings: bool) -> Query:
+    """An expression: the row of `alias` (read through `selected`) as one JSON object,
+    the column names as its keys, in order."""
+    members = [f"?, {_value(f'{alias}.v{i}', c, ints_as_strings)}" for i, c in enumerate(columns)]
     parts = [
         f"json_object({', '.join(members[i : i + MEMBERS_PER_CALL])})"
         for i in range(0, len(members), MEMBERS_PER_CALL)
     ]
+    names = tuple(c.name for c in columns)
     if len(parts) == 1:
-        return parts[0]
+        return Query(parts[0], names)
     # Every value is a scalar, so each part ends in exactly one `}` and begins with one
     # `{`: trimming them joins the parts into one object, which json() marks as JSON.
     inner = [f"rtrim({parts[0]}, '}}')"]
     inner += [f"ltrim(rtrim({p}, '}}'), '{{')" for p in parts[1:-1]]
     inner.append(f"ltrim({parts[-1]}, '{{')")
     joined = " || ',' || ".join(inner)
-    return f"json({joined})"
+    return Query(f"json({joined})", names)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from sqlapi.keys import Value
 from sqlapi.query.clauses import Query, Scope, quote
-from sqlapi.query.json_rows import row_object
+from sqlapi.query.json_rows import row_object, selected
 from sqlapi.relations import Embedding, Link
 from sqlapi.schema import Column
 
@@ -84,13 +84,13 @@ def build_embedding_query(
             (*source.params, *bound),
         )
 
-    listed = children(_listed("c", link.select), "LIMIT ?", embedding.limit)
+    listed = children(selected("c", link.select), "LIMIT ?", embedding.limit)
+    row = row_object("c", link.select, ints_as_strings)
     more = children("1", "LIMIT 1 OFFSET ?", embedding.limit)
     parts = [
         Query(
-            f"(SELECT json_group_array({row_object('c', link.select, ints_as_strings)}) "
-            f"FROM {listed.sql} AS c)",
-            listed.params,
+            f"(SELECT json_group_array({row.sql}) FROM {listed.sql} AS c)",
+            (*row.params, *listed.params),
         ),
         *(children(f"c.{quote(k.name)}", "LIMIT 1 OFFSET ?", embedding.limit - 1) for k in ck),
         Query(f"EXISTS {more.sql}", more.params),
