@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -14,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sqlapi.config import hash_key, load_settings, sample_database
+from sqlapi.config import Settings, TableRules, hash_key, load_settings, sample_database
 from tests.fixtures import LiveApp
 from tests.openapi_doc import parameters
 
@@ -242,3 +243,26 @@ def test_key_comparison_checks_every_key_in_constant_time(monkeypatch: pytest.Mo
     compared.clear()
     assert auth.find_key("nope", keys) is None and len(compared) == 5
     assert all(len(a) == len(b) for a, b in compared)  # hashes, not the raw key, are compared
+
+
+def test_an_integer_primary_key_desc_is_an_ordinary_column(tmp_path: Path) -> None:
+    """SQLite's exception: `INTEGER PRIMARY KEY DESC` in a column's definition is not the
+    rowid but a column stored in the record (any value, NULL too). Taken for the rowid, its
+    slot was missing from what /api/sql may read beside a hidden column (a false 403)."""
+    path = tmp_path / "desc.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY DESC, secret TEXT, x);"
+        "INSERT INTO t VALUES (1.5, 's', 'x'), (2, 's2', 'y');"
+    )
+    conn.close()
+    rules = {"t": TableRules(hidden_columns=("secret",))}
+    live = LiveApp(Settings(database=path, enable_sql=True, tables=rules))
+    try:
+        found = live.json("/api/sql?" + urlencode({"sql": "SELECT id, x FROM t ORDER BY x"}))
+        assert found["rows"] == [{"id": 1.5, "x": "x"}, {"id": 2, "x": "y"}]
+        assert live.get("/api/sql?" + urlencode({"sql": "SELECT secret FROM t"})).status == 403
+        (column,) = [c for c in live.json("/api/tables/t")["columns"] if c["name"] == "id"]
+        assert column["nullable"] is True
+    finally:
+        live.close()
