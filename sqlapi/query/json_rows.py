@@ -33,12 +33,13 @@ def selected(alias: str, columns: Sequence[Column]) -> str:
 def _value(value: str, column: Column, ints_as_strings: bool) -> str:
     """The column's value for json_object: as it is when SQLite writes it as orjson would
     (an integer, text, NULL), else the JSON text `encoding` makes of it (marked as JSON by
-    `json()`). Every column is tested, whatever its declared type or key: SQLite stores a
-    REAL in an `INTEGER PRIMARY KEY DESC` and a BLOB anywhere."""
+    `json()`). Every column but the rowid is tested, whatever its declared type or key:
+    SQLite stores a REAL in an `INTEGER PRIMARY KEY DESC` and a BLOB anywhere."""
     flags = (AS_BOOLEAN if column.json_type == "boolean" else 0) | (
         INTS_AS_STRINGS if ints_as_strings else 0
     )
-    odd = [f"typeof({value}) IN ('real', 'blob')"]
+    # a rowid is an integer (introspect tells the rowid from an INTEGER PRIMARY KEY DESC)
+    odd = [] if column.is_rowid else [f"typeof({value}) IN ('real', 'blob')"]
     if flags & AS_BOOLEAN:
         odd.append(f"(typeof({value}) = 'integer' AND {value} IN (0, 1))")
     if flags & INTS_AS_STRINGS:
@@ -46,6 +47,8 @@ def _value(value: str, column: Column, ints_as_strings: bool) -> str:
             f"(typeof({value}) = 'integer' "
             f"AND {value} NOT BETWEEN -{JS_SAFE_INTEGER} AND {JS_SAFE_INTEGER})"
         )
+    if not odd:
+        return value
     # a generated column's text could carry a JSON subtype: `|| ''` makes plain text
     as_is = f"CASE WHEN typeof({value}) = 'text' THEN {value} || '' ELSE {value} END"
     return (
