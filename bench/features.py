@@ -115,12 +115,13 @@ def plans(database: Path) -> list[str]:
     from sqlapi.params import RequestContext, RequestLimits, parse_rows
     from sqlapi.query import build_rows_query
     from sqlapi.query.relations import build_embedding_query, build_expansion_query
+    from sqlapi.readonly import connect_readonly
 
     schema = expose(Settings(database=database, immutable=True)).schema
     items = schema.table("items")
     assert items is not None
     context = RequestContext(schema, RequestLimits())
-    conn = sqlite3.connect(f"file:{database}?mode=ro&immutable=1", uri=True)
+    conn = connect_readonly(database, True)  # with sqlapi's own SQL function
     out = []
 
     def show(title: str, sql: str, params: tuple[object, ...]) -> None:
