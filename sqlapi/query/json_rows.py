@@ -6,9 +6,9 @@ SQLite's own JSON writes integers, text and NULL as orjson does (text may be esc
 another form, never with another meaning). It writes a REAL with 15 significant digits,
 refuses a BLOB, and knows nothing of boolean columns or `_ints=string`: those values are
 handed to `encoding.sqlite_json_value`, registered on sqlapi's connections under
-JSON_VALUE, which converts them as the rows endpoint does. A generated column's value
-can carry SQLite's JSON subtype (a virtual column computed by `json_object` would come
-out nested, not quoted), so it always goes through that function too.
+JSON_VALUE, which converts them as the rows endpoint does (never text, whose bytes may not
+be UTF-8). A generated column's text could carry SQLite's JSON subtype (a virtual column
+computed by `json_object` would come out nested, not quoted), so it is copied first.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ from urllib.parse import quote, urlencode
 
 from sqlapi.db import Database
 from sqlapi.encoding import json_text, shape_rows, value_converter
-from sqlapi.keys import Cursor, Value, encode_cursor, path_segment
-from sqlapi.query import RowsRequest, cursor_scope
+from sqlapi.keys import Cursor, Row, Value, encode_cursor, path_segment
+from sqlapi.query import Query, RowsRequest, cursor_scope
 from sqlapi.query.relations import build_embedding_query, build_expansion_query
 from sqlapi.relations import Embedding
 
@@ -57,6 +57,12 @@ def _next_urls(
     return next_url
 
 
+async def _by_key(db: Database, query: Query, width: int) -> dict[tuple[Value, ...], Row]:
+    """The rows of `query`, by the page row's key (their first `width` values)."""
+    rows = await db.fetch_all(query.sql, query.params, inline=query.inline)
+    return {tuple(r[:width]): r for r in rows}
+
+
 async def related_members(
     db: Database, request: RowsRequest, keys: Sequence[tuple[Value, ...]], ints_as_strings: bool
 ) -> Members:
@@ -68,30 +74,23 @@ async def related_members(
         return members
     width = len(request.table.key_columns)
     for link in request.expand:
-        query = build_expansion_query(link, keys, request.scope)
-        found = {
-            tuple(r[:width]): r[width:]
-            for r in await db.fetch_all(query.sql, query.params, inline=query.inline)
-        }
+        found = await _by_key(db, build_expansion_query(link, keys, request.scope), width)
         names = [c.name for c in link.select]
         convert = value_converter(link.select, ints_as_strings)
         for i, key in enumerate(keys):  # a NULL key (SQLite allows one) matches nothing
             row = found.get(key)
             members[i][link.name] = (
-                None if row is None else shape_rows(names, [row], "objects", convert)[0]
+                None if row is None else shape_rows(names, [row[width:]], "objects", convert)[0]
             )
     for embedding in request.embed:
         link = embedding.link
         query = build_embedding_query(embedding, keys, request.scope, ints_as_strings)
         # each row: the page row's key, its referenced columns, its list as JSON text, the
         # key of the list's last row, whether more follow (query.relations)
+        lists = await _by_key(db, query, width)
         referenced = width + len(link.local)
         last = referenced + 1
         more = last + len(link.target.key_columns)
-        lists = {
-            tuple(r[:width]): r
-            for r in await db.fetch_all(query.sql, query.params, inline=query.inline)
-        }
         next_url = _next_urls(embedding, ints_as_strings)
         for i, key in enumerate(keys):  # a NULL key (SQLite allows one) matches nothing
             row = lists.get(key)
