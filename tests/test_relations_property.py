@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 
 from sqlapi.config import Settings, sample_database
 from tests.fixtures import LiveApp
+from tests.helpers import write
 
 # ---------------------------------------------------------------------------------------
 # The generated database
@@ -982,14 +983,13 @@ def test_embedding_lists_a_child_whose_primary_key_is_null(odd: LiveApp) -> None
 )
 def test_paging_through_rows_whose_primary_keys_are_null(tmp_path: Path) -> None:
     path = tmp_path / "nulls.db"
-    conn = sqlite3.connect(path)
-    conn.executescript(
-        "CREATE TABLE p (id INTEGER PRIMARY KEY);"
-        "CREATE TABLE c (k TEXT PRIMARY KEY, pid INTEGER REFERENCES p(id));"
-        "INSERT INTO p VALUES (1);"
-        "INSERT INTO c VALUES (NULL, 1), (NULL, 1), ('a', 1);"
+    write(
+        path,
+        "CREATE TABLE p (id INTEGER PRIMARY KEY)",
+        "CREATE TABLE c (k TEXT PRIMARY KEY, pid INTEGER REFERENCES p(id))",
+        "INSERT INTO p VALUES (1)",
+        "INSERT INTO c VALUES (NULL, 1), (NULL, 1), ('a', 1)",
     )
-    conn.close()
     live = LiveApp(Settings(database=path))
     try:
         first = live.json("/api/tables/p/rows/1?_embed=c&_embed_limit=1")["row"]["c"]

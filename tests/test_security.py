@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -17,6 +16,7 @@ from hypothesis import strategies as st
 
 from sqlapi.config import Settings, TableRules, hash_key, load_settings, sample_database
 from tests.fixtures import LiveApp
+from tests.helpers import write
 from tests.openapi_doc import parameters
 
 EXAMPLE = Path(__file__).parents[1] / "sqlapi.example.toml"
@@ -250,12 +250,11 @@ def test_an_integer_primary_key_desc_is_an_ordinary_column(tmp_path: Path) -> No
     rowid but a column stored in the record (any value, NULL too). Taken for the rowid, its
     slot was missing from what /api/sql may read beside a hidden column (a false 403)."""
     path = tmp_path / "desc.db"
-    conn = sqlite3.connect(path)
-    conn.executescript(
-        "CREATE TABLE t (id INTEGER PRIMARY KEY DESC, secret TEXT, x);"
-        "INSERT INTO t VALUES (1.5, 's', 'x'), (2, 's2', 'y');"
+    write(
+        path,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY DESC, secret TEXT, x)",
+        "INSERT INTO t VALUES (1.5, 's', 'x'), (2, 's2', 'y')",
     )
-    conn.close()
     rules = {"t": TableRules(hidden_columns=("secret",))}
     live = LiveApp(Settings(database=path, enable_sql=True, tables=rules))
     try:
