@@ -3,6 +3,7 @@ table-valued pragmas with bound names (no SQL text built from names)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sqlite3
 
@@ -168,6 +169,11 @@ def introspect(conn: sqlite3.Connection) -> Schema:
             if rowid is not None:
                 columns.insert(0, rowid)
                 primary_key = (rowid.name,)
+        tie_breaker = None
+        keys = [c for c in columns if c.primary_key]
+        if not is_view and not without_rowid and any(c.nullable for c in keys):
+            rowid = _rowid_column(columns)
+            tie_breaker = None if rowid is None else dataclasses.replace(rowid, primary_key=0)
         fts = fts_sources.get(fold(name))
         if name in fts_tables:
             fts = FullText(name, tuple(c.name for c in columns if not c.is_rowid), None)
@@ -183,6 +189,7 @@ def introspect(conn: sqlite3.Connection) -> Schema:
                 without_rowid=without_rowid,
                 strict=bool(row["strict"]),
                 virtual=row["type"] == "virtual",
+                tie_breaker=tie_breaker,
             )
         )
     version = conn.execute("SELECT sqlite_version()").fetchone()[0]

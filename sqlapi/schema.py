@@ -123,6 +123,10 @@ class Table:
     strict: bool = False
     virtual: bool = False  # a virtual table (FTS5, R*Tree...): its module does the reading
     referenced_by: tuple[Reference, ...] = ()  # the exposed keys of other tables onto this one
+    # A rowid table whose key may be NULL (a non-INTEGER primary key without NOT NULL:
+    # SQLite allows NULLs there, and they tie): its rowid, under a name no column shadows,
+    # ordered after the key so that pages and cursors stay exact.
+    tie_breaker: Column | None = None
     _by_name: dict[str, Column] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -73,6 +73,8 @@ class Scope:
         columns = [quote(c.name) for c in table.columns]
         if table.fts is not None and table.fts.key is not None:
             columns.append(quote(table.fts.key))  # search matches on it (search_clause)
+        if table.tie_breaker is not None:
+            columns.append(quote(table.tie_breaker.name))  # pages are ordered by it last
         return Query(
             f"(SELECT {', '.join(dict.fromkeys(columns))} FROM {name} WHERE {condition.sql})"
             f" AS {alias or name}",
@@ -96,11 +98,19 @@ class Where:
         return f" {keyword} " + " AND ".join(self.clauses) if self.clauses else ""
 
 
+def key_order(table: Table) -> tuple[Column, ...]:
+    """The columns that order a table's rows totally: its key, then its tie breaker (the
+    rowid, where the key may be NULL); none for a table without a key."""
+    if not table.key_columns or table.tie_breaker is None:
+        return table.key_columns
+    return (*table.key_columns, table.tie_breaker)
+
+
 def ordering(table: Table, sort: Sequence[SortKey]) -> tuple[SortKey, ...]:
     """The full ORDER BY: the requested sort, then the key (or, for keyless views that
     are sorted, every other column) so that the order is total and pages are stable."""
     named = {c.column.name for c in sort}
-    tie_breakers = table.key_columns or (table.columns if sort else ())
+    tie_breakers = key_order(table) or (table.columns if sort else ())
     return (*sort, *(SortKey(c) for c in tie_breakers if c.name not in named))
 
 

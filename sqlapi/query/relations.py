@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlapi.keys import Value
-from sqlapi.query.clauses import Query, Scope, quote
+from sqlapi.query.clauses import Query, Scope, key_order, quote
 from sqlapi.query.json_rows import row_object, selected
 from sqlapi.relations import Embedding, Link
 from sqlapi.schema import Column
@@ -66,11 +66,12 @@ def build_embedding_query(
 ) -> Query:
     """One row per page row that has a key within `scope`: (page key..., referenced
     columns..., its first `limit` child rows within `scope` as a JSON array (in the child's
-    key order; query.json_rows writes them as `encoding` would), the key of the last of
-    them..., whether more follow). Each part is an index seek on the child's foreign key
-    that stops after `limit` (or `limit + 1`) entries."""
+    key order, as its rows endpoint pages it; query.json_rows writes them as `encoding`
+    would), the last one's key (and tie breaker)..., whether more follow). Each part is an
+    index seek on the child's foreign key that stops after `limit` (or `limit + 1`)
+    entries."""
     link = embedding.link
-    table, child, pk, ck = link.table, link.target, link.table.key_columns, link.target.key_columns
+    table, child, pk, ck = link.table, link.target, link.table.key_columns, key_order(link.target)
     same = " AND ".join(
         f"c.{quote(r.name)} = p.{quote(c.name)}"
         for c, r in zip(link.local, link.remote, strict=True)

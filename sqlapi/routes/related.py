@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 from sqlapi.db import Database
 from sqlapi.encoding import json_text, shape_rows, value_converter
 from sqlapi.keys import Cursor, Row, Value, encode_cursor, path_segment
-from sqlapi.query import Query, RowsRequest, cursor_scope
+from sqlapi.query import Query, RowsRequest, cursor_scope, key_order
 from sqlapi.query.relations import build_embedding_query, build_expansion_query
 from sqlapi.relations import Embedding
 
@@ -90,7 +90,7 @@ async def related_members(
         lists = await _by_key(db, query, width)
         referenced = width + len(link.local)
         last = referenced + 1
-        more = last + len(link.target.key_columns)
+        more = last + len(key_order(link.target))
         next_url = _next_urls(embedding, ints_as_strings)
         for i, key in enumerate(keys):  # a NULL key (SQLite allows one) matches nothing
             row = lists.get(key)
