@@ -99,8 +99,8 @@ class Where:
 
 
 def key_order(table: Table) -> tuple[Column, ...]:
-    """The columns that order a table's rows totally: its key, then its tie breaker (the
-    rowid, where the key may be NULL); none for a table without a key."""
+    """The columns that order a table's rows totally when no `_sort` is given: its key,
+    then its tie breaker (the rowid, where the key may be NULL); none without a key."""
     if not table.key_columns or table.tie_breaker is None:
         return table.key_columns
     return (*table.key_columns, table.tie_breaker)
@@ -110,7 +110,11 @@ def ordering(table: Table, sort: Sequence[SortKey]) -> tuple[SortKey, ...]:
     """The full ORDER BY: the requested sort, then the key (or, for keyless views that
     are sorted, every other column) so that the order is total and pages are stable."""
     named = {c.column.name for c in sort}
-    tie_breakers = key_order(table) or (table.columns if sort else ())
+    # the rowid settles rows whose key is NULL in key order only: after a `_sort`, one more
+    # ORDER BY term can turn SQLite from an index scan to a sort of the whole table
+    tie_breakers = (table.key_columns if sort else key_order(table)) or (
+        table.columns if sort else ()
+    )
     return (*sort, *(SortKey(c) for c in tie_breakers if c.name not in named))
 
 

@@ -80,6 +80,11 @@ def _cheap(request: RowsRequest) -> bool:
     )
 
 
+def _null_key(order: Sequence[SortKey], values: Sequence[Value]) -> bool:
+    """The cursor's values hold NULL in a key column (where rows can tie)."""
+    return any(v is None and k.column.primary_key for k, v in zip(order, values, strict=True))
+
+
 def build_rows_query(request: RowsRequest) -> RowsQuery:
     table = request.table
     order = ordering(table, request.sort)
@@ -95,7 +100,13 @@ def build_rows_query(request: RowsRequest) -> RowsQuery:
     offset = request.offset
     if request.after is not None and request.after.key is not None:
         terms = [(quote(k.column.name), k.descending, k.column.nullable) for k in order]
-        after = after_clause(terms, request.after.key)
+        values = request.after.key
+        tie = table.tie_breaker is not None and order[-1].column == table.tie_breaker
+        if tie and not _null_key(order, values):
+            # a key without NULL is unique: the tie breaker only settles NULL keys, and
+            # left out of the condition it keeps the plain key's plan
+            terms, values = terms[:-1], values[:-1]
+        after = after_clause(terms, values)
         where.add(after.sql, after.params)
     elif request.after is not None and request.after.offset is not None:
         offset = request.after.offset
