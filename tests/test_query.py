@@ -138,3 +138,27 @@ def test_an_or_group_of_indexed_terms_searches_the_index_as_in_does() -> None:
         assert found == [n + 1 for n in range(2000) if n % 50 in (7, 8, 9)][: len(found)]
     assert "USING INDEX items_category" in plans["in"], plans
     assert "USING INDEX items_category" in plans["or"], plans  # not a SCAN of the table
+
+
+def test_a_key_that_may_be_null_is_settled_by_the_rowid_only_where_rows_can_tie() -> None:
+    """A nullable TEXT key is ordered by key then rowid; a cursor after a non-NULL key
+    needs no rowid (the key is unique) and keeps the seek on the key's index."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v)")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [(None, 1), (None, 2), ("a", 3), ("b", 4)])
+    table = introspect(conn).tables[0]
+    assert table.tie_breaker is not None
+    ordered = conn.execute("SELECT k, v, rowid FROM t ORDER BY k, rowid").fetchall()
+    for i, (k, _, rowid) in enumerate(ordered):
+        query = build_rows_query(
+            RowsRequest(table, table.columns, EVERY_ROW, limit=10, after=Cursor(key=(k, rowid)))
+        )
+        condition = query.sql.split(" WHERE ")[1].split(" ORDER BY ")[0]
+        assert ("rowid" in condition) == (k is None), condition
+        rows = conn.execute(query.sql, query.params).fetchall()
+        assert [r[:2] for r in rows] == [r[:2] for r in ordered[i + 1 :]]
+        if k is not None:
+            plan = " ".join(
+                r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + query.sql, query.params)
+            )
+            assert "USING INDEX" in plan and "TEMP B-TREE" not in plan, plan
