@@ -170,10 +170,10 @@ def introspect(conn: sqlite3.Connection) -> Schema:
                 columns.insert(0, rowid)
                 primary_key = (rowid.name,)
         tie_breaker = None
-        keys = [c for c in columns if c.primary_key]
-        if not is_view and not without_rowid and any(c.nullable for c in keys):
-            rowid = _rowid_column(columns)
-            tie_breaker = None if rowid is None else dataclasses.replace(rowid, primary_key=0)
+        if not is_view and not without_rowid and any(c.nullable for c in columns if c.primary_key):
+            unshadowed = _rowid_column(columns)
+            if unshadowed is not None:
+                tie_breaker = dataclasses.replace(unshadowed, primary_key=0)
         fts = fts_sources.get(fold(name))
         if name in fts_tables:
             fts = FullText(name, tuple(c.name for c in columns if not c.is_rowid), None)

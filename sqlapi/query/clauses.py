@@ -110,11 +110,9 @@ def ordering(table: Table, sort: Sequence[SortKey]) -> tuple[SortKey, ...]:
     """The full ORDER BY: the requested sort, then the key (or, for keyless views that
     are sorted, every other column) so that the order is total and pages are stable."""
     named = {c.column.name for c in sort}
-    # the rowid settles rows whose key is NULL in key order only: after a `_sort`, one more
-    # ORDER BY term can turn SQLite from an index scan to a sort of the whole table
-    tie_breakers = (table.key_columns if sort else key_order(table)) or (
-        table.columns if sort else ()
-    )
+    # no rowid after a `_sort`: one more ORDER BY term can turn SQLite from an index scan
+    # to a sort of the whole table
+    tie_breakers = (table.key_columns or table.columns) if sort else key_order(table)
     return (*sort, *(SortKey(c) for c in tie_breakers if c.name not in named))
 
 
