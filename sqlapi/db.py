@@ -115,7 +115,7 @@ class Database:
             await self.close()  # aiosqlite's threads would otherwise keep the process alive
             raise
         if not self.immutable:
-            self.watcher.start()
+            await self.watcher.start()
 
     async def reopen(self, authorizer: Authorizer | None = None) -> None:
         """New connections, to the file now at `path`, under these rules. Connections of

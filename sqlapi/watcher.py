@@ -36,12 +36,16 @@ def _unreadable(error: Exception) -> str:
 def file_stamp(path: Path) -> str:
     """What the database's content is, as far as its files tell: the same in every process
     and worker serving the file, and changed by every commit (which appends to the -wal
-    file or rewrites the database file). The base of every ETag."""
+    file or rewrites the database file). The base of every ETag. An empty -wal (made by
+    the first reader of a WAL file, or truncated by a checkpoint) holds nothing: the
+    content is the database file's, as when there is no -wal."""
     stamps = []
     for suffix in ("", "-wal"):
         try:
             found = os.stat(f"{path}{suffix}")
         except OSError:
+            continue
+        if suffix and not found.st_size:
             continue
         stamps.append(f"{found.st_ino}:{found.st_size}:{found.st_mtime_ns}")
     return hashlib.blake2s("|".join(stamps).encode(), digest_size=8).hexdigest()
@@ -74,11 +78,13 @@ class Watcher:
         self.stamp = file_stamp(path)
         self._changed = asyncio.Event()
         self._connection: Connection | None = None
-        self._last_seen: tuple[int, str] | None = None  # (data_version, stamp)
+        self._data_version: int | None = None  # as `_connection` last read it
         self._looking = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Look now, before anything is served, then every `poll_interval_s`."""
+        await self._look_on()
         self._task = asyncio.create_task(self._watch())
 
     async def stop(self) -> None:
@@ -96,11 +102,14 @@ class Watcher:
 
     async def _watch(self) -> None:
         while True:
-            try:
-                await self.look()
-            except Exception:  # a watcher that dies would leave the API stale: log, go on
-                log.exception("watching %s failed; trying again", self.path)
             await asyncio.sleep(self.poll_interval_s)
+            await self._look_on()
+
+    async def _look_on(self) -> None:
+        try:
+            await self.look()
+        except Exception:  # a watcher that dies would leave the API stale: log, go on
+            log.exception("watching %s failed; trying again", self.path)
 
     async def look(self) -> None:
         """Follow the file now: gone or unreadable -> unavailable; replaced, back, or with a
@@ -112,6 +121,7 @@ class Watcher:
                     if self._connection is not None:
                         self.pool.retire(self._connection)
                     self._connection = None
+                    self._data_version = None  # one connection's count means nothing to another
                     self._connection = await self.pool.connect(WATCHER)
                 rows = await self._connection.conn.execute_fetchall(_VERSIONS)
                 data_version, schema_version = next(iter(rows))
@@ -126,10 +136,14 @@ class Watcher:
                 refreshed = await self._read_anew()
                 if not refreshed:
                     return
-            seen = (data_version, file_stamp(self.path))
-            if refreshed or (self._last_seen is not None and seen != self._last_seen):
-                self._changed_now(seen[1])
-            self._last_seen = seen
+            # A commit shows in the file's stamp, compared with the version last counted
+            # (from construction on, so one before the first look counts too), and in
+            # data_version, which tells apart commits the stamp's clock is too coarse for.
+            stamp = file_stamp(self.path)
+            committed = self._data_version not in (None, data_version)
+            self._data_version = data_version
+            if refreshed or committed or stamp != self.stamp:
+                self._changed_now(stamp)
 
     async def _read_anew(self) -> bool:
         try:
