@@ -6,6 +6,7 @@ swell it; a 304 only ever answers what the caller may read."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import shutil
 import sqlite3
@@ -20,7 +21,7 @@ import pytest
 from sqlapi.config import Settings, hash_key, load_settings, sample_database
 from tests.fixtures import LiveApp
 from tests.helpers import write
-from tests.servers import fetch, in_process
+from tests.servers import fetch, in_process, serving
 
 FULL_KEY, BOOKS_KEY = "full-" + "f" * 40, "books-" + "b" * 40
 SECRETS = ("nightingale", "kestrel")  # words only in the hidden FTS column
@@ -86,6 +87,10 @@ def attacked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, P
         """
     )
     conn.executemany("INSERT INTO essays (body) VALUES (?)", [("ab" * 500_000,) for _ in range(6)])
+    conn.execute("CREATE TABLE drafts (id INTEGER PRIMARY KEY, body TEXT)")
+    conn.executemany(  # each within what a pattern filter scans: it grinds them all
+        "INSERT INTO drafts (body) VALUES (?)", [("ab" * 32_000,) for _ in range(150)]
+    )
     conn.commit()
     conn.close()
     config = folder / "sqlapi.toml"
@@ -396,28 +401,35 @@ def fetch_quietly(url: str, headers: dict[str, str] | None = None, timeout: floa
         fetch(url, headers=headers, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_health_answers_at_once_while_pattern_filters_grind(
     attacked: tuple[Path, Path],
 ) -> None:
     """One step of a LIKE cannot be interrupted; such filters run on the pool's threads,
-    never on the event loop, so probes and cheap pages keep answering."""
+    never on the event loop, so probes keep answering while three of them grind until the
+    time limit stops them. A real server process: what is timed is sqlapi, not this test
+    process (whose garbage collector, after hundreds of tests, can pause it for longer
+    than the bound; it is off while probing)."""
     path, _ = attacked
-    with in_process(Settings(database=path, time_limit_ms=1000)) as server:
-        url = f"{server.url}/api/tables/essays/rows?body__contains={HOSTILE_PATTERN}"
+    with serving(str(path), "--time-limit-ms", "1000", "--no-access-log") as server:
+        url = f"{server.url}/api/tables/drafts/rows?body__contains={HOSTILE_PATTERN}"
         hostile = [threading.Thread(target=fetch_quietly, args=(url,)) for _ in range(3)]
-        for thread in hostile:
-            thread.start()
-        slowest = 0.0
+        probes: list[float] = []
+        gc.disable()
         try:
+            for thread in hostile:
+                thread.start()
             while any(t.is_alive() for t in hostile):
                 started = time.monotonic()
                 assert fetch(f"{server.url}/healthz", timeout=5)[0] == 200
-                slowest = max(slowest, time.monotonic() - started)
+                probes.append(time.monotonic() - started)
                 time.sleep(0.02)
         finally:
+            gc.enable()
             for thread in hostile:
                 thread.join(timeout=30)
-        assert slowest < 0.1, slowest
+        assert len(probes) >= 20  # the filters ground for at least as long as 20 probes
+        assert max(probes) < 0.1, sorted(probes)[-5:]
 
 
 def _threads() -> int:
