@@ -50,6 +50,7 @@ NAMED_QUERY = frozenset({"_limit", "_after", "_shape", "_ints"})
 SQL = frozenset({"_limit", "_shape", "_ints"})
 MULTI_VALUED = frozenset({"_select", "_sort", "_or", "_expand", "_embed", "_json"})
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+_FILTER_HEAD = re.compile(r"->|\.")  # after a column: a JSON path, or a column across its key
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
@@ -257,9 +258,10 @@ def parse_statement_page(
 
 
 def _names_column(table: Table, key: str) -> bool:
-    return table.column(key) is not None or (
-        "__" in key and table.column(key.rsplit("__", 1)[0]) is not None
-    )
+    """Whether a key that starts with `_` is a filter on a column of that name: with or
+    without an operator, on a path inside its JSON (`_col->a`) or across it (`_fk.col`)."""
+    name = key.rsplit("__", 1)[0]
+    return any(table.column(n) is not None for n in (key, name, _FILTER_HEAD.split(name)[0]))
 
 
 def parse_rows(

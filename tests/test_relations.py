@@ -555,6 +555,30 @@ def test_embed_next_url_of_a_key_column_named_like_a_reserved_parameter(
     assert [r["id"] for r in rest.json()["rows"]] == [2]
 
 
+def test_a_key_column_named_like_a_reserved_parameter_filters_across_and_pages(
+    tmp_path: Path,
+) -> None:
+    """`_ref.id=7` is a filter across the key `_ref` (not an unknown reserved parameter),
+    and an embedding's next_url that needs that form continues the list."""
+    path = tmp_path / "under.db"
+    write(
+        path,
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY)",
+        "CREATE TABLE kid (id INTEGER PRIMARY KEY, _ref TEXT REFERENCES parent(id))",
+        "INSERT INTO parent VALUES (7)",
+        "INSERT INTO kid VALUES (1, '7'), (2, '07'), (3, '7.0'), (4, '8')",
+    )
+    live = LiveApp(Settings(database=path))
+    try:
+        across = live.json("/api/tables/kid/rows?_ref.id=7&_select=id")["rows"]
+        first = live.json("/api/tables/parent/rows/7?_embed=kid(id)&_embed_limit=1")["row"]
+        rest = live.json(first["kid"]["next_url"].replace("_limit=1", "_limit=10"))["rows"]
+    finally:
+        live.close()
+    assert across == [{"id": 1}, {"id": 2}, {"id": 3}]
+    assert first["kid"]["rows"] == [{"id": 1}] and rest == [{"id": 2}, {"id": 3}]
+
+
 def test_embed_next_url_keeps_ints_as_strings(tmp_path: Path) -> None:
     path = tmp_path / "big.db"
     conn = sqlite3.connect(path)

@@ -917,17 +917,12 @@ def joined_children(
 
 
 @pytest.mark.parametrize("column", ["loose", "untyped"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="an embedding's next_url filters the child by the parent's value converted to the "
-    "child column's type, not as the JOIN compares: GET /api/tables/parent/rows/7?"
-    "_embed=oddkid.loose&_embed_limit=1 embeds oddkid 1 ('7') and its next_url "
-    "(?loose=7&_after=...) returns nothing, though '07' and '7.0' (oddkid 2, 3) are also "
-    "children of 7 by the JOIN the embedding uses (untyped: ?untyped=7 finds only the INTEGER 7)",
-)
 def test_embed_next_url_yields_the_children_the_join_finds(
     odd: LiveApp, odd_path: Path, column: str
 ) -> None:
+    """'07' and '7.0' in a TEXT (or untyped) key refer to the INTEGER 7 by the JOIN's
+    comparison, which the child's own filter (`loose=7`, the text '7') does not make: the
+    next_url filters across the key instead, as the parent's column reads the value."""
     children = joined_children(odd_path, "oddkid", column, "parent", "id", 7)
     assert children == [1, 2, 3]
     row = odd.json(f"/api/tables/parent/rows/7?_embed=oddkid.{column}(id)&_embed_limit=1")["row"]
@@ -937,19 +932,26 @@ def test_embed_next_url_yields_the_children_the_join_finds(
     assert rest == [{"id": 2}, {"id": 3}]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an INTEGER key holding TEXT: GET /api/tables/tparent/rows/abc?_embed=oddkid"
-    "&_embed_limit=1 embeds oddkid 1 and its next_url (?code_ref=abc&...) is a 400 "
-    "'code_ref must be an integer', though oddkid 2 also refers to 'abc'",
-)
 def test_embed_next_url_of_an_integer_key_holding_text(odd: LiveApp, odd_path: Path) -> None:
+    """The INTEGER key holds the text 'abc': the child's own filter refuses it (400), the
+    parent's TEXT column reads it."""
     assert joined_children(odd_path, "oddkid", "code_ref", "tparent", "code", "abc") == [1, 2]
     row = odd.json("/api/tables/tparent/rows/abc?_embed=oddkid(id)&_embed_limit=1")["row"]
     assert row["oddkid"]["rows"] == [{"id": 1}]
     response = odd.get(row["oddkid"]["next_url"])
     assert response.status == 200, response.body[:300]
     assert response.json()["rows"] == [{"id": 2}]
+
+
+def test_embed_next_url_names_the_childs_own_column_where_it_compares_as_the_join(
+    odd: LiveApp,
+) -> None:
+    """The readable form wherever it is exact (one affinity both sides, a value that reads
+    back as itself); across the key only where it is not."""
+    plain = odd.json("/api/tables/parent/rows/3?_embed=nullkey&_embed_limit=1")["row"]
+    assert plain["nullkey"]["next_url"].startswith("/api/tables/nullkey/rows?pid__exact=3&")
+    across = odd.json("/api/tables/parent/rows/7?_embed=oddkid.loose&_embed_limit=1")["row"]
+    assert across["oddkid"]["next_url"].startswith("/api/tables/oddkid/rows?loose.id__exact=7&")
 
 
 @pytest.mark.xfail(

@@ -11,21 +11,80 @@ from urllib.parse import quote, urlencode
 
 from sqlapi.db import Database
 from sqlapi.encoding import json_text, shape_rows, value_converter
+from sqlapi.errors import ProblemError
 from sqlapi.keys import Cursor, Row, Value, encode_cursor, path_segment
+from sqlapi.params import convert
 from sqlapi.query import Query, RowsRequest, cursor_scope, key_order
 from sqlapi.query.relations import build_embedding_query, build_expansion_query
-from sqlapi.relations import Embedding
+from sqlapi.relations import Embedding, Link, key_of
+from sqlapi.schema import Column, fold
 
 Members = list[dict[str, object]]
 
 
+def _spelled(value: Value) -> str:
+    """A value as a query string spells it (BLOBs base64, as they are shown), unquoted."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return repr(value) if isinstance(value, float) else str(value)
+
+
 def _text(value: Value) -> str:
-    """A value as a query string carries it (BLOBs base64, as they are shown), quoted."""
+    """`_spelled`, quoted for a query string."""
     if type(value) is int:
         return str(value)  # nothing to quote
-    if isinstance(value, bytes):
-        value = base64.b64encode(value).decode("ascii")
-    return quote(repr(value) if isinstance(value, float) else str(value), safe="")
+    return quote(_spelled(value), safe="")
+
+
+def _reads_back(column: Column, value: Value) -> bool:
+    """Whether a filter on `column` reads `value` back from its spelling as the very value
+    SQLite holds: same type, same value (an INTEGER column refuses text it holds)."""
+    try:
+        back = convert(column, _spelled(value), "")
+    except ProblemError:
+        return False
+    return type(back) is type(value) and back == value
+
+
+def _across_the_key(link: Link) -> list[str] | None:
+    """The filter names that select the child rows across their key onto the parent,
+    `fk.ref__exact` (filters.py: `fk IN (SELECT ref FROM parent WHERE ref = ?)`, which
+    compares as the embedding's own JOIN), if the child's filters read them so: the
+    key is the one its first column names, and no column of the child has that name."""
+    child, first = link.target, link.remote[0].name
+    key = key_of(child, first)
+    if (
+        key is None
+        or "." in first
+        or [fold(n) for n in key.columns] != [fold(c.name) for c in link.remote]
+    ):
+        return None
+    names = [f"{first}.{c.name}" for c in link.local]
+    if any(child.column(name) is not None for name in names):
+        return None
+    return [quote(f"{name}__exact", safe="") for name in names]
+
+
+def _parent_filter(link: Link) -> Callable[[Sequence[Value]], str]:
+    """For a parent's referenced values, the child's filters to its rows. The child's own
+    columns, `fk__exact=v`, where they compare as the JOIN that found the children does:
+    the two columns have one affinity and the value reads back as itself. Otherwise across
+    the key, `fk.ref__exact=v`, read as the parent's column (the JOIN's comparison: the
+    TEXT '07' in a child's key refers to the INTEGER 7). Where the parent's column cannot
+    read its own value back either (text in a non-key INTEGER column), the plain form."""
+    plain = [quote(f"{c.name}__exact", safe="") for c in link.remote]
+    across = _across_the_key(link)
+    pairs = list(zip(link.remote, link.local, strict=True))
+    same = all(mine.affinity == theirs.affinity for mine, theirs in pairs)
+
+    def query(referenced: Sequence[Value]) -> str:
+        values = list(zip(pairs, referenced, strict=True))
+        child_reads = same and all(_reads_back(mine, v) for (mine, _), v in values)
+        parent_reads = all(_reads_back(theirs, v) for (_, theirs), v in values)
+        keys = across if across is not None and not child_reads and parent_reads else plain
+        return "&".join(f"{k}={_text(v)}" for k, v in zip(keys, referenced, strict=True))
+
+    return query
 
 
 def _next_urls(
@@ -36,7 +95,7 @@ def _next_urls(
     always named: a key column may be called `_limit`). What all parents share is
     written once."""
     link = embedding.link
-    keys = [quote(f"{c.name}__exact", safe="") for c in link.remote]
+    filters = _parent_filter(link)
     tail: list[tuple[str, str]] = []
     if link.select != link.target.columns:
         tail.append(("_select", ",".join(c.name for c in link.select)))
@@ -48,11 +107,8 @@ def _next_urls(
     scope = cursor_scope(link.target, ())
 
     def next_url(referenced: Sequence[Value], last: Sequence[Value]) -> str:
-        filters = "&".join(
-            f"{key}={_text(value)}" for key, value in zip(keys, referenced, strict=True)
-        )
         cursor = encode_cursor(Cursor(key=tuple(last)), scope)  # base64url: nothing to quote
-        return f"{path}{filters}{shared}&_after={cursor}"
+        return f"{path}{filters(referenced)}{shared}&_after={cursor}"
 
     return next_url
 
