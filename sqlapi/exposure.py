@@ -114,9 +114,19 @@ def restrict(schema: Schema, rules: Restrictions, *, strict: bool = True) -> Sch
         indexes = tuple(
             ix for ix in table.indexes if all(c is None or c in names for c in ix.columns)
         )
+        # SQLite names every read of the true rowid `ROWID` to the authorizer where a column
+        # is called that: hidden, it blanks the rowid, which then settles no ties
+        blanked = any(fold(c.name) == "rowid" and c.name not in names for c in table.columns)
+        tie_breaker = None if blanked else table.tie_breaker
         tables.append(
             dataclasses.replace(
-                table, columns=columns, primary_key=key, fts=fts, indexes=indexes, _by_name={}
+                table,
+                columns=columns,
+                primary_key=key,
+                fts=fts,
+                indexes=indexes,
+                tie_breaker=tie_breaker,
+                _by_name={},
             )
         )
     exposed = Schema(tables=tuple(tables), sqlite_version=schema.sqlite_version)

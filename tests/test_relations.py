@@ -579,6 +579,32 @@ def test_a_key_column_named_like_a_reserved_parameter_filters_across_and_pages(
     assert first["kid"]["rows"] == [{"id": 1}] and rest == [{"id": 2}, {"id": 3}]
 
 
+def test_relations_of_a_table_with_a_hidden_column_named_rowid(tmp_path: Path) -> None:
+    """Where a hidden column is called `rowid`, SQLite's authorizer blanks every read of
+    the true rowid too: such a table's relations are fetched by its key, not by a rowid
+    that would read NULL for every row (and relate every row to nothing)."""
+    path, config = tmp_path / "hid.db", tmp_path / "sqlapi.toml"
+    write(
+        path,
+        "CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT)",
+        "CREATE TABLE c (k TEXT PRIMARY KEY, pid INTEGER REFERENCES p(id), rowid TEXT)",
+        "CREATE TABLE g (id INTEGER PRIMARY KEY, ck TEXT REFERENCES c(k))",
+        "INSERT INTO p VALUES (1, 'one')",
+        "INSERT INTO c VALUES ('a', 1, 'secret')",
+        "INSERT INTO g VALUES (1, 'a')",
+    )
+    config.write_text('[tables.c]\nhidden_columns = ["rowid"]\n')
+    live = LiveApp(load_settings(config, database=path))
+    try:
+        page = live.json("/api/tables/c/rows?_expand=pid&_embed=g")["rows"]
+    finally:
+        live.close()
+    assert page == [
+        {"k": "a", "pid": 1, "p": {"id": 1, "name": "one"},
+         "g": {"rows": [{"id": 1, "ck": "a"}], "next_url": None}}
+    ]  # fmt: skip
+
+
 def test_embed_next_url_keeps_ints_as_strings(tmp_path: Path) -> None:
     path = tmp_path / "big.db"
     conn = sqlite3.connect(path)

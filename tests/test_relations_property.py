@@ -954,15 +954,16 @@ def test_embed_next_url_names_the_childs_own_column_where_it_compares_as_the_joi
     assert across["oddkid"]["next_url"].startswith("/api/tables/oddkid/rows?loose.id__exact=7&")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="relations are fetched by the row's key with `key IN (...)`, which never matches "
-    "NULL: GET /api/tables/nullkey/rows?_expand=pid gives the row whose TEXT PRIMARY KEY "
-    'is NULL (pid 3) "parent": null, where LEFT JOIN finds parent 3',
-)
 def test_expansion_of_a_row_whose_primary_key_is_null(odd: LiveApp) -> None:
+    """Relations are fetched by the rowid where the key may be NULL (`key IN (...)` never
+    matches NULL): the row whose TEXT PRIMARY KEY is NULL finds its parent, as a LEFT JOIN
+    does, on a page, a sorted page and an export."""
+    expected = {"tag": None, "pid": 3, "parent": {"id": 3, "name": "p3"}}
     rows = odd.json("/api/tables/nullkey/rows?_expand=pid")["rows"]
-    assert rows[0] == {"tag": None, "pid": 3, "parent": {"id": 3, "name": "p3"}}
+    assert rows[0] == expected
+    assert expected in odd.json("/api/tables/nullkey/rows?_expand=pid&_sort=-pid")["rows"]
+    export = odd.get("/api/tables/nullkey/rows?_expand=pid&_format=ndjson")
+    assert json.loads(export.body.splitlines()[0]) == expected
 
 
 def test_embedding_lists_a_child_whose_primary_key_is_null(odd: LiveApp) -> None:
@@ -1014,6 +1015,8 @@ def test_every_row_gets_its_member_when_two_keys_are_null(tmp_path: Path) -> Non
         rows = live.json("/api/tables/twonulls/rows?_expand=pid&_limit=10")["rows"]
     finally:
         live.close()
-    # Relations are matched by the row's key: a NULL key relates to nothing (documented),
-    # but no row goes without its member.
-    assert [r.get("parent", "missing") for r in rows] == [None, None]
+    # Two NULL keys tie; each row is told apart by its rowid and gets its own parent.
+    assert [(r["pid"], r.get("parent", "missing")) for r in rows] == [
+        (1, {"id": 1}),
+        (2, {"id": 2}),
+    ]

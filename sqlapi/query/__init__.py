@@ -15,6 +15,7 @@ from sqlapi.query.clauses import (
     key_order,
     ordering,
     quote,
+    row_identity,
 )
 from sqlapi.query.conditions import (
     ARRAY_OPERATORS,
@@ -51,6 +52,6 @@ __all__ = [
     "RowsRequest", "Scope", "SortKey", "after_clause", "build_column_probe",
     "build_count_query", "build_named_query", "build_open_probes", "build_probe_query",
     "build_read_probe", "build_row_query", "build_rows_query", "build_values_query",
-    "claim_parameters", "cursor_scope", "key_order", "ordering", "quote", "split_page",
-    "values_scope",
+    "claim_parameters", "cursor_scope", "key_order", "ordering", "quote", "row_identity",
+    "split_page", "values_scope",
 ]  # fmt: skip

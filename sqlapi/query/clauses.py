@@ -47,10 +47,10 @@ class RowsQuery(Query):
     key_positions: tuple[int, ...] = ()
     keyset: bool = True
     fetch: int | None = None  # rows asked of SQLite: limit + 1 to learn whether a next page exists
-    row_key: tuple[int, ...] = ()  # where the table's key columns are in a row
+    row_key: tuple[int, ...] = ()  # where the table's `row_identity` is in a row
 
     def keys(self, rows: Sequence[Sequence[Value]]) -> list[tuple[Value, ...]]:
-        """The table's key of each row (relations are fetched by it)."""
+        """Each row's `row_identity` (relations are fetched by it)."""
         return [tuple(row[i] for i in self.row_key) for row in rows]
 
 
@@ -104,6 +104,13 @@ def key_order(table: Table) -> tuple[Column, ...]:
     if not table.key_columns or table.tie_breaker is None:
         return table.key_columns
     return (*table.key_columns, table.tie_breaker)
+
+
+def row_identity(table: Table) -> tuple[Column, ...]:
+    """What a page's rows are told apart by when their relations are fetched: the key, or
+    the tie breaker (the rowid) where the key may be NULL: rows whose keys are NULL tie,
+    and `key IN (...)` never matches NULL."""
+    return (table.tie_breaker,) if table.tie_breaker is not None else table.key_columns
 
 
 def ordering(table: Table, sort: Sequence[SortKey]) -> tuple[SortKey, ...]:

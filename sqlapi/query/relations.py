@@ -2,14 +2,17 @@
 page's keys, never one per row. Each joins the page's own table back in, so that SQLite
 compares the key columns exactly as a hand-written JOIN would (with their affinities).
 
-    expansion: SELECT p.<key>, t.<cols> FROM table AS p JOIN target AS t ON t.<ref> = p.<fk>
-               WHERE p.<key> IN (...)
-    embedding: SELECT p.<key>, p.<ref>,
+    expansion: SELECT p.<id>, t.<cols> FROM table AS p JOIN target AS t ON t.<ref> = p.<fk>
+               WHERE p.<id> IN (...)
+    embedding: SELECT p.<id>, p.<ref>,
                       (SELECT json_group_array(json_object(...)) FROM (SELECT ... FROM child
                        WHERE <fk> = p.<ref> ORDER BY <child key> LIMIT n)),  -- the list
                       (... LIMIT 1 OFFSET n - 1),  -- the last listed child's key
                       EXISTS (... LIMIT 1 OFFSET n)  -- whether the list goes on
-               FROM table AS p WHERE p.<key> IN (...)
+               FROM table AS p WHERE p.<id> IN (...)
+
+<id> tells the page's rows apart: their key, or their rowid where keys may be NULL
+(clauses.row_identity).
 """
 
 from __future__ import annotations
@@ -43,10 +46,13 @@ def _keys_in(alias: str, columns: Sequence[Column], keys: Sequence[tuple[Value, 
                  tuple(v for k in keys for v in k))  # fmt: skip
 
 
-def build_expansion_query(link: Link, keys: Sequence[tuple[Value, ...]], scope: Scope) -> Query:
-    """Rows (page key..., selected target columns...) of the rows the page's keys refer
-    to; a key that is NULL, refers to nothing or to a row outside `scope` has no row."""
-    table, target, pk = link.table, link.target, link.table.key_columns
+def build_expansion_query(
+    link: Link, by: Sequence[Column], keys: Sequence[tuple[Value, ...]], scope: Scope
+) -> Query:
+    """Rows (page row's `by` values..., selected target columns...) of the rows the page's
+    rows refer to; a key that is NULL, refers to nothing or to a row outside `scope` has
+    no row. `by` tells the page's rows apart (`row_identity`), `keys` are their values."""
+    table, target, pk = link.table, link.target, by
     on = " AND ".join(
         f"t.{quote(r.name)} = p.{quote(c.name)}"
         for c, r in zip(link.local, link.remote, strict=True)
@@ -62,16 +68,21 @@ def build_expansion_query(link: Link, keys: Sequence[tuple[Value, ...]], scope: 
 
 
 def build_embedding_query(
-    embedding: Embedding, keys: Sequence[tuple[Value, ...]], scope: Scope, ints_as_strings: bool
+    embedding: Embedding,
+    by: Sequence[Column],
+    keys: Sequence[tuple[Value, ...]],
+    scope: Scope,
+    ints_as_strings: bool,
 ) -> Query:
-    """One row per page row that has a key within `scope`: (page key..., referenced
+    """One row per page row within `scope` (told apart by `by`, as in the expansion):
+    (its `by` values..., referenced
     columns..., its first `limit` child rows within `scope` as a JSON array (in the child's
     key order, as its rows endpoint pages it; query.json_rows writes them as `encoding`
     would), the last one's key (and tie breaker)..., whether more follow). Each part is an
     index seek on the child's foreign key that stops after `limit` (or `limit + 1`)
     entries."""
     link = embedding.link
-    table, child, pk, ck = link.table, link.target, link.table.key_columns, key_order(link.target)
+    table, child, pk, ck = link.table, link.target, by, key_order(link.target)
     same = " AND ".join(
         f"c.{quote(r.name)} = p.{quote(c.name)}"
         for c, r in zip(link.local, link.remote, strict=True)

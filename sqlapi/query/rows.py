@@ -16,6 +16,7 @@ from sqlapi.query.clauses import (
     after_clause,
     ordering,
     quote,
+    row_identity,
     search_clause,
 )
 from sqlapi.query.conditions import PATTERN_OPERATORS, Condition, condition_sql, filters_in
@@ -93,8 +94,8 @@ def build_rows_query(request: RowsRequest) -> RowsQuery:
     if keyset:
         columns += [k.column for k in order if k.column not in columns]
     related = bool(request.expand or request.embed)
-    if related:  # relations are fetched by the rows' keys
-        columns += [c for c in table.key_columns if c not in columns]
+    if related:  # relations are fetched by the rows' identities
+        columns += [c for c in row_identity(table) if c not in columns]
     source = request.scope.source(table)
     where = where_of(request)
     offset = request.offset
@@ -124,7 +125,7 @@ def build_rows_query(request: RowsRequest) -> RowsQuery:
         key_positions=tuple(columns.index(k.column) for k in order) if keyset else (),
         keyset=keyset,
         fetch=fetch,
-        row_key=tuple(columns.index(c) for c in table.key_columns) if related else (),
+        row_key=tuple(columns.index(c) for c in row_identity(table)) if related else (),
     )
 
 

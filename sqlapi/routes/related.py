@@ -14,7 +14,7 @@ from sqlapi.encoding import json_text, shape_rows, value_converter
 from sqlapi.errors import ProblemError
 from sqlapi.keys import Cursor, Row, Value, encode_cursor, path_segment
 from sqlapi.params import convert
-from sqlapi.query import Query, RowsRequest, cursor_scope, key_order
+from sqlapi.query import Query, RowsRequest, cursor_scope, key_order, row_identity
 from sqlapi.query.relations import build_embedding_query, build_expansion_query
 from sqlapi.relations import Embedding, Link, key_of
 from sqlapi.schema import Column, fold
@@ -114,41 +114,46 @@ def _next_urls(
 
 
 async def _by_key(db: Database, query: Query, width: int) -> dict[tuple[Value, ...], Row]:
-    """The rows of `query`, by the page row's key (their first `width` values)."""
+    """The rows of `query`, by the page row they belong to (their first `width` values)."""
     rows = await db.fetch_all(query.sql, query.params, inline=query.inline)
     return {tuple(r[:width]): r for r in rows}
 
 
 async def related_members(
-    db: Database, request: RowsRequest, keys: Sequence[tuple[Value, ...]], ints_as_strings: bool
+    db: Database,
+    request: RowsRequest,
+    keys: Sequence[tuple[Value, ...]],
+    ints_as_strings: bool,
+    by: Sequence[Column] | None = None,
 ) -> Members:
-    """For each key (a row of `request.table`), its members: one per expansion and one per
-    embedding, in the order they were asked. Rows are matched by key, so a row whose
-    key is NULL (a rowid table's non-integer primary key may be) relates to nothing."""
+    """For each of `keys` (a row of `request.table`: its values of `by`, by default its
+    `row_identity`), its members: one per expansion and one per embedding, in the order
+    they were asked."""
     members: Members = [{} for _ in keys]
     if not keys:
         return members
-    width = len(request.table.key_columns)
+    by = row_identity(request.table) if by is None else by
+    width = len(by)
     for link in request.expand:
-        found = await _by_key(db, build_expansion_query(link, keys, request.scope), width)
+        found = await _by_key(db, build_expansion_query(link, by, keys, request.scope), width)
         names = [c.name for c in link.select]
         convert = value_converter(link.select, ints_as_strings)
-        for i, key in enumerate(keys):  # a NULL key (SQLite allows one) matches nothing
+        for i, key in enumerate(keys):
             row = found.get(key)
             members[i][link.name] = (
                 None if row is None else shape_rows(names, [row[width:]], "objects", convert)[0]
             )
     for embedding in request.embed:
         link = embedding.link
-        query = build_embedding_query(embedding, keys, request.scope, ints_as_strings)
-        # each row: the page row's key, its referenced columns, its list as JSON text, the
+        query = build_embedding_query(embedding, by, keys, request.scope, ints_as_strings)
+        # each row: the page row's identity, its referenced columns, its list as JSON text, the
         # key of the list's last row, whether more follow (query.relations)
         lists = await _by_key(db, query, width)
         referenced = width + len(link.local)
         last = referenced + 1
         more = last + len(key_order(link.target))
         next_url = _next_urls(embedding, ints_as_strings)
-        for i, key in enumerate(keys):  # a NULL key (SQLite allows one) matches nothing
+        for i, key in enumerate(keys):
             row = lists.get(key)
             members[i][link.name] = (
                 {"rows": [], "next_url": None}

@@ -209,9 +209,11 @@ def blueprint(gateway: Gateway) -> Blueprint:
         (shaped,) = shape_rows(table.column_names, [found], "objects", convert)
         if asked is not None and (asked.expand or asked.embed):
             keys = [tuple(found[table.columns.index(c)] for c in table.key_columns)]
-            attach(
-                [shaped], await related_members(gateway.db, asked, keys, options.ints_as_strings)
+            # by its key, which came from the path: never NULL
+            members = await related_members(
+                gateway.db, asked, keys, options.ints_as_strings, by=table.key_columns
             )
+            attach([shaped], members)
         return respond({"row": shaped})
 
     return routes
