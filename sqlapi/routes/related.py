@@ -39,6 +39,8 @@ def _text(value: Value) -> str:
 def _reads_back(column: Column, value: Value) -> bool:
     """Whether a filter on `column` reads `value` back from its spelling as the very value
     SQLite holds: same type, same value (an INTEGER column refuses text it holds)."""
+    if type(value) is int and column.affinity == "INTEGER" and column.json_type != "boolean":
+        return True  # any SQLite integer, from its digits: the common key, at no cost
     try:
         back = convert(column, _spelled(value), "")
     except ProblemError:
@@ -79,9 +81,11 @@ def _parent_filter(link: Link) -> Callable[[Sequence[Value]], str]:
 
     def query(referenced: Sequence[Value]) -> str:
         values = list(zip(pairs, referenced, strict=True))
-        child_reads = same and all(_reads_back(mine, v) for (mine, _), v in values)
-        parent_reads = all(_reads_back(theirs, v) for (_, theirs), v in values)
-        keys = across if across is not None and not child_reads and parent_reads else plain
+        keys = plain
+        if across is not None and not (
+            same and all(_reads_back(mine, v) for (mine, _), v in values)
+        ):
+            keys = across if all(_reads_back(theirs, v) for (_, theirs), v in values) else plain
         return "&".join(f"{k}={_text(v)}" for k, v in zip(keys, referenced, strict=True))
 
     return query
