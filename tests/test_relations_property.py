@@ -943,6 +943,61 @@ def test_embed_next_url_of_an_integer_key_holding_text(odd: LiveApp, odd_path: P
     assert response.json()["rows"] == [{"id": 2}]
 
 
+@pytest.mark.parametrize(
+    "schema",
+    [
+        # a NUMERIC key holds 7; the child's VARCHAR key '07' and '7.0' refer to it
+        "CREATE TABLE p (id NUMERIC PRIMARY KEY);"
+        "CREATE TABLE c (cid INTEGER PRIMARY KEY, fk VARCHAR(10) REFERENCES p(id));"
+        "INSERT INTO p VALUES (7), ('x');"
+        "INSERT INTO c (fk) VALUES ('7'), ('07'), ('7.0'), ('07'), ('x'), ('x'), ('X');",
+        # a key onto a UNIQUE INT column that holds a REAL, text and a BLOB, which no
+        # filter on an INT column can spell: found by the parent's own key instead
+        "CREATE TABLE p (pid INTEGER PRIMARY KEY, ref INT UNIQUE);"
+        "CREATE TABLE c (cid INTEGER PRIMARY KEY, fk TEXT REFERENCES p(ref));"
+        "INSERT INTO p (ref) VALUES (7.5), ('abc'), (x'07'), (7);"
+        "INSERT INTO c (fk) VALUES ('7.5'), (7.5), ('abc'), ('abc'), (x'07'), (x'07'),"
+        " ('07'), ('7'), ('7.0');",
+        # both keys untyped; one parent holds the text '7', another the integer 7
+        "CREATE TABLE p (pid INTEGER PRIMARY KEY, ref UNIQUE);"
+        "CREATE TABLE c (cid INTEGER PRIMARY KEY, fk REFERENCES p(ref));"
+        "INSERT INTO p (ref) VALUES ('7'), (7);"
+        "INSERT INTO c (fk) VALUES ('7'), ('7'), (7), (7), (7.0);",
+    ],
+    ids=["numeric-key", "unique-int-column", "untyped"],
+)
+def test_embed_next_url_finds_what_the_join_finds_for_keys_of_any_type(
+    tmp_path: Path, schema: str
+) -> None:
+    """For each parent, its list and every page its next_url leads to are the children
+    SQLite's JOIN finds, in key order, whatever the two keys' types and stored values."""
+    path = tmp_path / "keys.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(schema)
+    conn.close()
+    ref = "id" if "id NUMERIC" in schema else "ref"
+    live = LiveApp(Settings(database=path))
+    try:
+        rows = live.json("/api/tables/p/rows?_embed=c(cid)&_embed_limit=1")["rows"]
+        for row in rows:
+            listed = [r["cid"] for r in row["c"]["rows"]]
+            if row["c"]["next_url"] is not None:
+                status, rest, complete = fetch_all(live, row["c"]["next_url"])
+                assert (status, complete) == (200, True), row["c"]["next_url"]
+                listed += [r["cid"] for r in rest]
+            key = row["id"] if ref == "id" else row["pid"]
+            where = "p.id" if ref == "id" else "p.pid"
+            conn = sqlite3.connect(path)
+            joined = [r[0] for r in conn.execute(
+                f"SELECT c.cid FROM p JOIN c ON c.fk = p.{ref} WHERE {where} = ? ORDER BY c.cid",
+                (key,),
+            )]  # fmt: skip
+            conn.close()
+            assert listed == joined, (row, joined)
+    finally:
+        live.close()
+
+
 def test_embed_next_url_names_the_childs_own_column_where_it_compares_as_the_join(
     odd: LiveApp,
 ) -> None:

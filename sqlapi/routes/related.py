@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from sqlapi.db import Database
 from sqlapi.encoding import json_text, shape_rows, value_converter
 from sqlapi.errors import ProblemError
-from sqlapi.keys import Cursor, Row, Value, encode_cursor, path_segment
+from sqlapi.keys import Cursor, Row, Value, encode_cursor, loose_value, path_segment
 from sqlapi.params import convert
 from sqlapi.query import Query, RowsRequest, cursor_scope, key_order, row_identity
 from sqlapi.query.relations import build_embedding_query, build_expansion_query
@@ -45,61 +46,99 @@ def _reads_back(column: Column, value: Value) -> bool:
         back = convert(column, _spelled(value), "")
     except ProblemError:
         return False
+    if column.affinity == "NUMERIC" and isinstance(back, str):
+        back = _numeric(back)  # what SQLite makes of the bound text before comparing
     return type(back) is type(value) and back == value
 
 
-def _across_the_key(link: Link) -> list[str] | None:
-    """The filter names that select the child rows across their key onto the parent,
-    `fk.ref__exact` (filters.py: `fk IN (SELECT ref FROM parent WHERE ref = ?)`, which
-    compares as the embedding's own JOIN), if the child's filters read them so: the
-    key is the one its first column names, and no column of the child has that name."""
+def _numeric(text: str) -> Value:
+    """NUMERIC affinity applied to text: the integer or number it spells (an integral
+    number becomes an integer), else the text itself."""
+    value = loose_value(text)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
+def _across_the_key(link: Link, columns: Sequence[Column]) -> list[str] | None:
+    """The filter names that select the child rows across their key by these columns of
+    the parent, `fk.col__exact` (filters.py: `fk IN (SELECT ref FROM parent WHERE col =
+    ?)`, which compares `fk` with `ref` as the embedding's own JOIN does), if the child's
+    filters read them so: the key its first column names is this one (onto this parent,
+    by these columns), no name holds what the filter grammar splits on (`.`, `->`) and no
+    column of the child is called `fk.col`."""
     child, first = link.target, link.remote[0].name
     key = key_of(child, first)
     if (
         key is None
-        or "." in first
+        or fold(key.table) != fold(link.table.name)
         or [fold(n) for n in key.columns] != [fold(c.name) for c in link.remote]
+        or [fold(n or "") for n in key.references] != [fold(c.name) for c in link.local]
+        or "." in first
+        or any("->" in name for name in (first, *(c.name for c in columns)))
     ):
         return None
-    names = [f"{first}.{c.name}" for c in link.local]
+    names = [f"{first}.{c.name}" for c in columns]
     if any(child.column(name) is not None for name in names):
         return None
     return [quote(f"{name}__exact", safe="") for name in names]
 
 
-def _parent_filter(link: Link) -> Callable[[Sequence[Value]], str]:
-    """For a parent's referenced values, the child's filters to its rows. The child's own
-    columns, `fk__exact=v`, where they compare as the JOIN that found the children does:
-    the two columns have one affinity and the value reads back as itself. Otherwise across
-    the key, `fk.ref__exact=v`, read as the parent's column (the JOIN's comparison: the
-    TEXT '07' in a child's key refers to the INTEGER 7). Where the parent's column cannot
-    read its own value back either (text in a non-key INTEGER column), the plain form."""
-    plain = [quote(f"{c.name}__exact", safe="") for c in link.remote]
-    across = _across_the_key(link)
-    pairs = list(zip(link.remote, link.local, strict=True))
-    same = all(mine.affinity == theirs.affinity for mine, theirs in pairs)
+@dataclass(frozen=True)
+class _Form:
+    """One way to filter the child's rows to a parent's: these filter names, whose values
+    these columns read (the parent's key values if `by_key`, else its referenced ones)."""
 
-    def query(referenced: Sequence[Value]) -> str:
-        values = list(zip(pairs, referenced, strict=True))
-        keys = plain
-        if across is not None and not (
-            same and all(_reads_back(mine, v) for (mine, _), v in values)
-        ):
-            keys = across if all(_reads_back(theirs, v) for (_, theirs), v in values) else plain
-        return "&".join(f"{k}={_text(v)}" for k, v in zip(keys, referenced, strict=True))
+    names: list[str]
+    columns: tuple[Column, ...]
+    by_key: bool = False
+
+    def carries(self, values: Sequence[Value]) -> bool:
+        return all(_reads_back(c, v) for c, v in zip(self.columns, values, strict=True))
+
+
+def _parent_filter(
+    link: Link, by: Sequence[Column]
+) -> Callable[[Sequence[Value], Sequence[Value]], str]:
+    """For (a parent's `by` values, its referenced values): the child's filters to its
+    rows, in the first form that is exact. The child's own columns, `fk__exact=v`, where
+    they compare as the JOIN that found the children does: the two columns share an
+    affinity and the value reads back as itself. Else across the key by the parent's own
+    key, `fk.id__exact=k`, which selects this parent's referenced values as stored,
+    whatever they are, and compares them as the JOIN does (the TEXT '07' in a child's key
+    refers to the INTEGER 7); else by the referenced values, `fk.ref__exact=v`, read as
+    the parent's column. Where none is exact (a key holding what its own type cannot
+    spell: text or a REAL in an INT key), the child's own form."""
+    plain = _Form([quote(f"{c.name}__exact", safe="") for c in link.remote], link.remote)
+    forms = []
+    if all(m.affinity == t.affinity for m, t in zip(link.remote, link.local, strict=True)):
+        forms.append(plain)
+    key = link.table.key_columns
+    if key and list(by) == list(key) and (names := _across_the_key(link, key)) is not None:
+        forms.append(_Form(names, key, by_key=True))
+    if (names := _across_the_key(link, link.local)) is not None:
+        forms.append(_Form(names, link.local))
+
+    def query(identity: Sequence[Value], referenced: Sequence[Value]) -> str:
+        chosen, values = plain, referenced
+        for form in forms:
+            if form.carries(identity if form.by_key else referenced):
+                chosen, values = form, identity if form.by_key else referenced
+                break
+        return "&".join(f"{k}={_text(v)}" for k, v in zip(chosen.names, values, strict=True))
 
     return query
 
 
 def _next_urls(
-    embedding: Embedding, ints_as_strings: bool
-) -> Callable[[Sequence[Value], Sequence[Value]], str]:
-    """For (a parent's referenced values, the last child row sent): the child's rows
-    endpoint, filtered to that parent, from after that row, in the same shape (operators
-    always named: a key column may be called `_limit`). What all parents share is
-    written once."""
+    embedding: Embedding, by: Sequence[Column], ints_as_strings: bool
+) -> Callable[[Sequence[Value], Sequence[Value], Sequence[Value]], str]:
+    """For (a parent's `by` values, its referenced values, the last child row sent): the
+    child's rows endpoint, filtered to that parent, from after that row, in the same
+    shape (operators always named: a key column may be called `_limit`). What all
+    parents share is written once."""
     link = embedding.link
-    filters = _parent_filter(link)
+    filters = _parent_filter(link, by)
     tail: list[tuple[str, str]] = []
     if link.select != link.target.columns:
         tail.append(("_select", ",".join(c.name for c in link.select)))
@@ -110,9 +149,11 @@ def _next_urls(
     path = f"/api/tables/{path_segment(link.target.name)}/rows?"
     scope = cursor_scope(link.target, ())
 
-    def next_url(referenced: Sequence[Value], last: Sequence[Value]) -> str:
+    def next_url(
+        identity: Sequence[Value], referenced: Sequence[Value], last: Sequence[Value]
+    ) -> str:
         cursor = encode_cursor(Cursor(key=tuple(last)), scope)  # base64url: nothing to quote
-        return f"{path}{filters(referenced)}{shared}&_after={cursor}"
+        return f"{path}{filters(identity, referenced)}{shared}&_after={cursor}"
 
     return next_url
 
@@ -156,7 +197,7 @@ async def related_members(
         referenced = width + len(link.local)
         last = referenced + 1
         more = last + len(key_order(link.target))
-        next_url = _next_urls(embedding, ints_as_strings)
+        next_url = _next_urls(embedding, by, ints_as_strings)
         for i, key in enumerate(keys):
             row = lists.get(key)
             members[i][link.name] = (
@@ -164,7 +205,7 @@ async def related_members(
                 if row is None
                 else {
                     "rows": json_text(row[referenced]),
-                    "next_url": next_url(row[width:referenced], row[last:more])
+                    "next_url": next_url(row[:width], row[width:referenced], row[last:more])
                     if row[more]
                     else None,
                 }
