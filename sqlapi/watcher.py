@@ -33,21 +33,41 @@ def _unreadable(error: Exception) -> str:
     return f"The database file cannot be read: {error}."
 
 
+# What in each file's header a commit changes even within one tick of the file clock:
+# the database's file change counter (every commit in rollback mode), the -wal's salts
+# (new whenever the log starts over, as its size may then come back to an old value).
+_HEADERS = {"": (24, 4), "-wal": (16, 8)}
+
+
+def _header(name: str, offset: int, size: int) -> bytes:
+    try:
+        fd = os.open(name, os.O_RDONLY)
+    except OSError:
+        return b""
+    try:
+        return os.pread(fd, size, offset)
+    finally:
+        os.close(fd)
+
+
 def file_stamp(path: Path) -> str:
     """What the database's content is, as far as its files tell: the same in every process
     and worker serving the file, and changed by every commit (which appends to the -wal
-    file or rewrites the database file). The base of every ETag. An empty -wal (made by
-    the first reader of a WAL file, or truncated by a checkpoint) holds nothing: the
-    content is the database file's, as when there is no -wal."""
+    file or rewrites the database file, and moves a counter in its header). The base of
+    every ETag. An empty -wal (made by the first reader of a WAL file, or truncated by a
+    checkpoint) holds nothing: the content is the database file's, as when there is no
+    -wal."""
     stamps = []
-    for suffix in ("", "-wal"):
+    for suffix, (offset, size) in _HEADERS.items():
+        name = f"{path}{suffix}"
         try:
-            found = os.stat(f"{path}{suffix}")
+            found = os.stat(name)
         except OSError:
             continue
         if suffix and not found.st_size:
             continue
-        stamps.append(f"{found.st_ino}:{found.st_size}:{found.st_mtime_ns}")
+        header = _header(name, offset, size).hex()
+        stamps.append(f"{found.st_ino}:{found.st_size}:{found.st_mtime_ns}:{header}")
     return hashlib.blake2s("|".join(stamps).encode(), digest_size=8).hexdigest()
 
 

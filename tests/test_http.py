@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import os
 import signal
 import time
 import urllib.request
@@ -64,6 +65,28 @@ def test_etag_changes_when_another_process_commits_and_not_otherwise(tmp_path: P
         fresh = live.get(url, headers={"If-None-Match": before})
         assert fresh.status == 200 and fresh.headers["etag"] != before
         assert [r["v"] for r in fresh.json()["rows"]] == ["a", "b"]
+    finally:
+        live.close()
+
+
+def test_etag_changes_with_a_commit_the_file_clock_cannot_tell_apart(tmp_path: Path) -> None:
+    """A commit that leaves the file's size and mtime as they were (two commits within one
+    tick of a coarse file clock; here the mtime is put back by hand) still changes the
+    ETag: the stamp reads the file change counter of the database header."""
+    path = tmp_path / "t.db"
+    write(path, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", "INSERT INTO t VALUES (1, 'a')")
+    live = LiveApp(Settings(database=path))
+    try:
+        url = "/api/tables/t/rows"
+        before = live.get(url).headers["etag"]
+        seen = os.stat(path)
+        write(path, "UPDATE t SET v = 'b'")  # in place: the same size
+        os.utime(path, ns=(seen.st_atime_ns, seen.st_mtime_ns))
+        assert os.stat(path).st_size == seen.st_size
+        live.run(live.app.gateway.db.look())
+        fresh = live.get(url, headers={"If-None-Match": before})
+        assert fresh.status == 200 and fresh.headers["etag"] != before
+        assert fresh.json()["rows"] == [{"id": 1, "v": "b"}]
     finally:
         live.close()
 
