@@ -69,7 +69,7 @@ class Column:
     generated: bool
     is_rowid: bool = False
 
-    @property
+    @functools.cached_property
     def affinity(self) -> Affinity:
         return "INTEGER" if self.is_rowid else affinity_of(self.type)
 

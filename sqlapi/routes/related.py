@@ -94,7 +94,19 @@ class _Form:
     by_key: bool = False
 
     def carries(self, values: Sequence[Value]) -> bool:
-        return all(_reads_back(c, v) for c, v in zip(self.columns, values, strict=True))
+        return all(map(_reads_back, self.columns, values))
+
+
+def _across_forms(link: Link, by: Sequence[Column]) -> list[_Form]:
+    """The filters across the key, by the parent's own key (where `by` is it), then by
+    the referenced columns; those the child's filters cannot read are left out."""
+    forms = []
+    key = link.table.key_columns
+    if key and list(by) == list(key) and (names := _across_the_key(link, key)) is not None:
+        forms.append(_Form(names, key, by_key=True))
+    if (names := _across_the_key(link, link.local)) is not None:
+        forms.append(_Form(names, link.local))
+    return forms
 
 
 def _parent_filter(
@@ -110,21 +122,18 @@ def _parent_filter(
     the parent's column. Where none is exact (a key holding what its own type cannot
     spell: text or a REAL in an INT key), the child's own form."""
     plain = _Form([quote(f"{c.name}__exact", safe="") for c in link.remote], link.remote)
-    forms = []
-    if all(m.affinity == t.affinity for m, t in zip(link.remote, link.local, strict=True)):
-        forms.append(plain)
-    key = link.table.key_columns
-    if key and list(by) == list(key) and (names := _across_the_key(link, key)) is not None:
-        forms.append(_Form(names, key, by_key=True))
-    if (names := _across_the_key(link, link.local)) is not None:
-        forms.append(_Form(names, link.local))
+    same = all(m.affinity == t.affinity for m, t in zip(link.remote, link.local, strict=True))
+    across: list[_Form] | None = None  # made when a parent first needs them
 
     def query(identity: Sequence[Value], referenced: Sequence[Value]) -> str:
+        nonlocal across
         chosen, values = plain, referenced
-        for form in forms:
-            if form.carries(identity if form.by_key else referenced):
-                chosen, values = form, identity if form.by_key else referenced
-                break
+        if not (same and plain.carries(referenced)):
+            across = _across_forms(link, by) if across is None else across
+            for form in across:
+                if form.carries(given := identity if form.by_key else referenced):
+                    chosen, values = form, given
+                    break
         return "&".join(f"{k}={_text(v)}" for k, v in zip(chosen.names, values, strict=True))
 
     return query
