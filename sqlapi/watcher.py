@@ -33,41 +33,28 @@ def _unreadable(error: Exception) -> str:
     return f"The database file cannot be read: {error}."
 
 
-# What in each file's header a commit changes even within one tick of the file clock:
-# the database's file change counter (every commit in rollback mode), the -wal's salts
-# (new whenever the log starts over, as its size may then come back to an old value).
-_HEADERS = {"": (24, 4), "-wal": (16, 8)}
-
-
-def _header(name: str, offset: int, size: int) -> bytes:
-    try:
-        fd = os.open(name, os.O_RDONLY)
-    except OSError:
-        return b""
-    try:
-        return os.pread(fd, size, offset)
-    finally:
-        os.close(fd)
-
-
 def file_stamp(path: Path) -> str:
     """What the database's content is, as far as its files tell: the same in every process
     and worker serving the file, and changed by every commit (which appends to the -wal
-    file or rewrites the database file, and moves a counter in its header). The base of
-    every ETag. An empty -wal (made by the first reader of a WAL file, or truncated by a
-    checkpoint) holds nothing: the content is the database file's, as when there is no
-    -wal."""
+    file or rewrites the database file) unless the file clock is too coarse to tell it
+    from the one before (see `Watcher.look`). The base of every ETag. An empty -wal (made
+    by the first reader of a WAL file, or truncated by a checkpoint) holds nothing: the
+    content is the database file's, as when there is no -wal.
+
+    Only `stat`: sqlapi never opens the file outside SQLite, because closing any
+    descriptor on it drops every POSIX lock this process holds on it, SQLite's own
+    included, and a writer could then change pages a reader is reading (this was tried:
+    reading the header's change counter here made the 64-reader test read a malformed
+    page)."""
     stamps = []
-    for suffix, (offset, size) in _HEADERS.items():
-        name = f"{path}{suffix}"
+    for suffix in ("", "-wal"):
         try:
-            found = os.stat(name)
+            found = os.stat(f"{path}{suffix}")
         except OSError:
             continue
         if suffix and not found.st_size:
             continue
-        header = _header(name, offset, size).hex()
-        stamps.append(f"{found.st_ino}:{found.st_size}:{found.st_mtime_ns}:{header}")
+        stamps.append(f"{found.st_ino}:{found.st_size}:{found.st_mtime_ns}")
     return hashlib.blake2s("|".join(stamps).encode(), digest_size=8).hexdigest()
 
 
@@ -95,7 +82,7 @@ class Watcher:
         self.poll_interval_s = poll_interval_s
         self.on_change = on_change
         self.version = 0  # changes seen since the start
-        self.stamp = file_stamp(path)
+        self.stamp = self._file_stamp = file_stamp(path)  # the ETag base; the files' own
         self._changed = asyncio.Event()
         self._connection: Connection | None = None
         self._data_version: int | None = None  # as `_connection` last read it
@@ -156,14 +143,19 @@ class Watcher:
                 refreshed = await self._read_anew()
                 if not refreshed:
                     return
-            # A commit shows in the file's stamp, compared with the version last counted
-            # (from construction on, so one before the first look counts too), and in
-            # data_version, which tells apart commits the stamp's clock is too coarse for.
+            # A commit shows in the files' stamp, compared with the one last counted (from
+            # construction on, so one before the first look counts too), and in
+            # data_version, which also sees a commit the file clock is too coarse to tell
+            # from the one before. Then the ETag base takes this worker's count, so that
+            # no client gets a 304 for rows that changed (workers disagree on the tag
+            # until the next commit the clock does tell apart: more 200s, never stale).
             stamp = file_stamp(self.path)
             committed = self._data_version not in (None, data_version)
             self._data_version = data_version
-            if refreshed or committed or stamp != self.stamp:
-                self._changed_now(stamp)
+            if refreshed or committed or stamp != self._file_stamp:
+                unseen = stamp == self._file_stamp
+                self._file_stamp = stamp
+                self._changed_now(f"{stamp}.{self.version + 1}" if unseen else stamp)
 
     async def _read_anew(self) -> bool:
         try:

@@ -72,7 +72,7 @@ def test_etag_changes_when_another_process_commits_and_not_otherwise(tmp_path: P
 def test_etag_changes_with_a_commit_the_file_clock_cannot_tell_apart(tmp_path: Path) -> None:
     """A commit that leaves the file's size and mtime as they were (two commits within one
     tick of a coarse file clock; here the mtime is put back by hand) still changes the
-    ETag: the stamp reads the file change counter of the database header."""
+    ETag: data_version sees it, and the tag then takes the watcher's count."""
     path = tmp_path / "t.db"
     write(path, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", "INSERT INTO t VALUES (1, 'a')")
     live = LiveApp(Settings(database=path))
