@@ -52,15 +52,15 @@ def build_expansion_query(
     """Rows (page row's `by` values..., selected target columns...) of the rows the page's
     rows refer to; a key that is NULL, refers to nothing or to a row outside `scope` has
     no row. `by` tells the page's rows apart (`row_identity`), `keys` are their values."""
-    table, target, pk = link.table, link.target, by
+    table, target = link.table, link.target
     on = " AND ".join(
         f"t.{quote(r.name)} = p.{quote(c.name)}"
         for c, r in zip(link.local, link.remote, strict=True)
     )
-    where = _keys_in("p", pk, keys)
+    where = _keys_in("p", by, keys)
     page, referred = scope.source(table, "p"), scope.source(target, "t")
     return Query(
-        f"SELECT {_listed('p', pk)}, {_listed('t', link.select)} FROM {page.sql} "
+        f"SELECT {_listed('p', by)}, {_listed('t', link.select)} FROM {page.sql} "
         f"JOIN {referred.sql} ON {on} WHERE {where.sql}",
         (*page.params, *referred.params, *where.params),
         inline=True,  # by key, both sides: bounded by the page
@@ -74,15 +74,14 @@ def build_embedding_query(
     scope: Scope,
     ints_as_strings: bool,
 ) -> Query:
-    """One row per page row within `scope` (told apart by `by`, as in the expansion):
-    (its `by` values..., referenced
-    columns..., its first `limit` child rows within `scope` as a JSON array (in the child's
-    key order, as its rows endpoint pages it; query.json_rows writes them as `encoding`
-    would), the last one's key (and tie breaker)..., whether more follow). Each part is an
-    index seek on the child's foreign key that stops after `limit` (or `limit + 1`)
-    entries."""
+    """One row per page row within `scope` (told apart by `by`, as in the expansion): (its
+    `by` values..., referenced columns..., its first `limit` child rows within `scope` as a
+    JSON array (in the child's key order, as its rows endpoint pages it; query.json_rows
+    writes them as `encoding` would), the last one's key (and tie breaker)..., whether
+    more follow). Each part is an index seek on the child's foreign key that stops after
+    `limit` (or `limit + 1`) entries."""
     link = embedding.link
-    table, child, pk, ck = link.table, link.target, by, key_order(link.target)
+    table, child, ck = link.table, link.target, key_order(link.target)
     same = " AND ".join(
         f"c.{quote(r.name)} = p.{quote(c.name)}"
         for c, r in zip(link.local, link.remote, strict=True)
@@ -107,9 +106,9 @@ def build_embedding_query(
         *(children(f"c.{quote(k.name)}", "LIMIT 1 OFFSET ?", embedding.limit - 1) for k in ck),
         Query(f"EXISTS {more.sql}", more.params),
     ]
-    page, where = scope.source(table, "p"), _keys_in("p", pk, keys)
+    page, where = scope.source(table, "p"), _keys_in("p", by, keys)
     return Query(
-        f"SELECT {_listed('p', pk)}, {_listed('p', link.local)}, "
+        f"SELECT {_listed('p', by)}, {_listed('p', link.local)}, "
         f"{', '.join(part.sql for part in parts)} FROM {page.sql} WHERE {where.sql}",
         (*(v for part in parts for v in part.params), *page.params, *where.params),
         inline=True,  # per page row: index seeks that stop after `limit + 1` entries
