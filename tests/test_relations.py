@@ -558,18 +558,21 @@ def test_embed_next_url_of_a_key_column_named_like_a_reserved_parameter(
 def test_a_key_column_named_like_a_reserved_parameter_filters_across_and_pages(
     tmp_path: Path,
 ) -> None:
-    """`_ref.id=7` is a filter across the key `_ref` (not an unknown reserved parameter),
-    and an embedding's next_url that needs that form continues the list."""
+    """`_ref.id=7` is a filter across the key `_ref` and `_meta->a=1` one inside the JSON
+    of `_meta` (not unknown reserved parameters), and an embedding's next_url that needs
+    the first form continues the list."""
     path = tmp_path / "under.db"
     write(
         path,
         "CREATE TABLE parent (id INTEGER PRIMARY KEY)",
-        "CREATE TABLE kid (id INTEGER PRIMARY KEY, _ref TEXT REFERENCES parent(id))",
+        "CREATE TABLE kid (id INTEGER PRIMARY KEY, _ref TEXT REFERENCES parent(id), _meta TEXT)",
         "INSERT INTO parent VALUES (7)",
-        "INSERT INTO kid VALUES (1, '7'), (2, '07'), (3, '7.0'), (4, '8')",
+        """INSERT INTO kid VALUES (1, '7', '{"a": 1}'), (2, '07', NULL), (3, '7.0', NULL),
+                                (4, '8', '{"a": 2}')""",
     )
     live = LiveApp(Settings(database=path))
     try:
+        assert live.json("/api/tables/kid/rows?_meta->a=1&_select=id")["rows"] == [{"id": 1}]
         across = live.json("/api/tables/kid/rows?_ref.id=7&_select=id")["rows"]
         first = live.json("/api/tables/parent/rows/7?_embed=kid(id)&_embed_limit=1")["row"]
         rest = live.json(first["kid"]["next_url"].replace("_limit=1", "_limit=10"))["rows"]
