@@ -13,7 +13,15 @@ from urllib.parse import quote, urlencode
 from sqlapi.db import Database
 from sqlapi.encoding import json_text, shape_rows, value_converter
 from sqlapi.errors import ProblemError
-from sqlapi.keys import Cursor, Row, Value, encode_cursor, loose_value, path_segment
+from sqlapi.keys import (
+    INT64_RANGE,
+    Cursor,
+    Row,
+    Value,
+    encode_cursor,
+    loose_value,
+    path_segment,
+)
 from sqlapi.params import convert
 from sqlapi.query import Query, RowsRequest, cursor_scope, key_order, row_identity
 from sqlapi.query.relations import build_embedding_query, build_expansion_query
@@ -55,7 +63,8 @@ def _numeric(text: str) -> Value:
     """NUMERIC affinity applied to text: the integer or number it spells (an integral
     number becomes an integer), else the text itself."""
     value = loose_value(text)
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+    low, high = INT64_RANGE
+    if isinstance(value, float) and value.is_integer() and low <= value <= high:
         return int(value)
     return value
 
