@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from sqlapi.encoding import JSON_VALUE
 from sqlapi.errors import NotExposed, ProblemError
+from sqlapi.functions import allowed_function
 from sqlapi.query import build_column_probe, build_open_probes
 from sqlapi.readonly import Authorizer
 from sqlapi.schema import Schema, Table, fold
@@ -47,14 +48,83 @@ _REFUSED = frozenset(
 _P2_IS_REGISTER = 0x10  # OPFLAG_P2ISREG: the root page comes from a register
 
 
+_CALLS = frozenset(
+    {"Function", "PureFunc", "AggStep", "AggStep1", "AggInverse", "AggValue", "AggFinal"}
+)
+
+
+@dataclass(frozen=True)
+class ProgramReads:
+    """What a compiled program (EXPLAIN's rows) reads: the b-trees it opens (root pages),
+    the record slots it reads of each, the virtual tables it opens (per-connection
+    handles), the functions it calls, and the opcodes no read needs. Every read of the file
+    goes through a cursor one of these opcodes opens, whatever the SQL that compiled to it:
+    this is what client SQL is checked by and what an object of the file reveals."""
+
+    btrees: frozenset[int] = frozenset()
+    slots: Mapping[int, frozenset[int]] = field(default_factory=dict)  # root -> slots read
+    handles: frozenset[str] = frozenset()
+    functions: frozenset[str] = frozenset()  # lower case
+    refused: frozenset[str] = frozenset()  # opcodes, and "elsewhere" for another schema
+
+
+def program_reads(program: Sequence[Sequence[object]]) -> ProgramReads:
+    cursors: dict[object, int] = {}  # cursor -> the root page it reads
+    btrees: set[int] = set()
+    slots: dict[int, set[int]] = {}
+    handles: set[str] = set()
+    functions: set[str] = set()
+    refused: set[str] = set()
+    for _, op, p1, p2, p3, p4, p5, *_ in program:
+        if op in _REFUSED:
+            refused.add(str(op))
+        elif op in _OPENS:
+            if p3 != 0 or (isinstance(p5, int) and p5 & _P2_IS_REGISTER) or not isinstance(p2, int):
+                refused.add("elsewhere")  # another schema, or a root page from a register
+                continue
+            btrees.add(p2)
+            cursors[p1] = p2
+            slots.setdefault(p2, set())
+        elif op == "VOpen":
+            handles.add(str(p4))
+        elif op in _COLUMN_READS and p1 in cursors and isinstance(p2, int):
+            slots[cursors[p1]].add(p2)
+        elif op in _CALLS and isinstance(p4, str):
+            functions.add(p4.split("(", 1)[0].lower())
+    return ProgramReads(
+        frozenset(btrees),
+        {root: frozenset(read) for root, read in slots.items()},
+        frozenset(handles),
+        frozenset(functions),
+        frozenset(refused),
+    )
+
+
 @dataclass(frozen=True)
 class ReadPolicy:
-    """What a client's statement may open: b-trees by root page (with, for tables that
-    have hidden columns, the record slots it may read) and virtual tables by name."""
+    """What a program may read: b-trees by root page (with, for tables that have hidden
+    columns, the record slots it may read) and virtual tables by name."""
 
     btrees: frozenset[int] = frozenset()
     slots: Mapping[int, frozenset[int]] = field(default_factory=dict)  # root -> readable
     virtual: frozenset[str] = frozenset()  # folded names
+
+    def refusal(self, reads: ProgramReads, handles: frozenset[str]) -> str | None:
+        """Why a program that reads `reads` may not run (None: it may); `handles` are the
+        virtual tables it may open, as this connection names them (`opened_handles`)."""
+        if reads.refused:
+            return f"needs {min(reads.refused)}, which a read never does"
+        if not reads.btrees <= self.btrees:
+            return "reads a table or index that is not exposed"
+        if not reads.handles <= handles:
+            return "reads a virtual table that is not exposed whole"
+        for root, read in reads.slots.items():
+            if root in self.slots and not read <= self.slots[root]:
+                return "reads a hidden column"
+        calls = sorted(f for f in reads.functions if not allowed_function(f))
+        if calls:
+            return f"calls {calls[0]}(), which sqlapi does not run"
+        return None
 
     def refuse(self, why: str) -> ProblemError:
         """`why` is for the reader of this code: the answer is the same for every reason,
@@ -155,22 +225,9 @@ def check_program(
     program: Sequence[Sequence[object]], policy: ReadPolicy, handles: frozenset[str]
 ) -> None:
     """Raise a 403 problem unless every read of `program` (EXPLAIN's rows) is allowed."""
-    cursors: dict[object, int] = {}  # cursor -> root page of a table with hidden columns
-    for _, op, p1, p2, p3, p4, p5, *_ in program:
-        if op in _REFUSED:
-            raise policy.refuse(f"needs {op}, which a read never does")
-        if op in _OPENS:
-            if p3 != 0 or (isinstance(p5, int) and p5 & _P2_IS_REGISTER):
-                raise policy.refuse("reads outside the database's main schema")
-            if p2 not in policy.btrees:
-                raise policy.refuse("reads a table or index that is not exposed")
-            assert isinstance(p2, int)
-            if p2 in policy.slots:
-                cursors[p1] = p2
-        elif op == "VOpen" and str(p4) not in handles:
-            raise policy.refuse("reads a virtual table that is not exposed whole")
-        elif op in _COLUMN_READS and p1 in cursors and p2 not in policy.slots[cursors[p1]]:
-            raise policy.refuse("reads a hidden column")
+    why = policy.refusal(program_reads(program), handles)
+    if why is not None:
+        raise policy.refuse(why)
 
 
 class InternalSteps:

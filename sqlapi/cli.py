@@ -131,11 +131,14 @@ def serve(
     schema = app.gateway.schema
     _check_port(host, port)
     views = sum(1 for t in schema.tables if t.kind == "view")
+    skipped = f", {len(schema.skipped)} skipped (GET /api says why)" if schema.skipped else ""
     click.echo(
-        f"sqlapi: serving {path} ({len(schema.tables) - views} tables, {views} views) "
+        f"sqlapi: serving {path} ({len(schema.tables) - views} tables, {views} views{skipped}) "
         f"on http://{host}:{port}/api with {workers} {server} worker(s)",
         err=True,
     )
+    for item in schema.skipped:
+        click.echo(f"sqlapi: not serving {item.kind} {item.name!r}: {item.reason}", err=True)
     if workers == 1:
         serve_one(app, settings, access_log)
     else:

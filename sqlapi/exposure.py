@@ -8,18 +8,28 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sqlite3
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from sqlapi import readonly
 from sqlapi.auth.policies import NO_POLICIES, PolicyError, RowPolicies, row_policies
-from sqlapi.bytecode import read_policy
+from sqlapi.bytecode import ProgramReads, read_policy
 from sqlapi.clientsql import ClientRules
 from sqlapi.config import ConfigError, Settings
-from sqlapi.introspect import introspect
+from sqlapi.introspect import READ_PRAGMAS, introspect
 from sqlapi.query import build_probe_query, claim_parameters
 from sqlapi.readonly import Authorizer, FileVersion, Limits
-from sqlapi.schema import Column, ForeignKey, Reference, Schema, Table, fold
+from sqlapi.reads import ReadModel, read_model
+from sqlapi.schema import Schema, fold
+from sqlapi.visibility import (
+    RestrictionError,
+    Restrictions,
+    check_names,
+    configured_hidden,
+    hidden_from,
+    restrict,
+    without_columns,
+)
 
 log = logging.getLogger("sqlapi")
 CLIENT_COLUMNS = 100  # result columns a client's statement may have, or the widest table's
@@ -38,158 +48,6 @@ class Exposure:
     row_policies: RowPolicies = NO_POLICIES
 
 
-class RestrictionError(ValueError):
-    """A configured table or column that the database does not have."""
-
-
-@dataclass(frozen=True)
-class Restrictions:
-    """What the configuration takes away: whole tables, and columns of tables."""
-
-    allow: tuple[str, ...] | None = None
-    deny: tuple[str, ...] = ()
-    hidden: dict[str, tuple[str, ...]] = field(default_factory=dict)  # table -> hidden columns
-    columns_allow: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-def _check_names(schema: Schema, names: tuple[str, ...], where: str) -> None:
-    for name in names:
-        if schema.table(name) is None:
-            raise RestrictionError(f"{where}: the database has no table or view {name!r}")
-
-
-def _visible_columns(table: Table, rules: Restrictions, where: str) -> tuple[Column, ...]:
-    hidden = {fold(n) for n in rules.hidden.get(table.name, ())}
-    allowed = rules.columns_allow.get(table.name)
-    for name in [*rules.hidden.get(table.name, ()), *(allowed or ())]:
-        if table.column(name) is None:
-            raise RestrictionError(
-                f"{where}.{table.name}: {table.kind} {table.name!r} has no column {name!r}"
-            )
-    keep = {fold(n) for n in allowed} if allowed is not None else None
-    return tuple(
-        c
-        for c in table.columns
-        if fold(c.name) not in hidden and (keep is None or fold(c.name) in keep or c.is_rowid)
-    )
-
-
-def restrict(schema: Schema, rules: Restrictions, *, strict: bool = True) -> Schema:
-    """The schema as configured: denied tables and hidden columns are gone from it, and so
-    from everything built on it. An FTS index follows its content table: denied with it,
-    its copies of hidden columns hidden too, and `_search` is off wherever it would
-    match text in a hidden column.
-
-    A configured name the file does not have is a RestrictionError; not `strict` (a file
-    that changed while served), unknown table names are ignored and a table whose
-    column rules name a column it lacks is withheld: never shown without its rules."""
-    if strict:
-        _check_names(schema, rules.allow or (), "tables_allow")
-        _check_names(schema, rules.deny, "tables_deny")
-        _check_names(schema, tuple(rules.hidden) + tuple(rules.columns_allow), "tables")
-    allowed = {fold(n) for n in rules.allow} if rules.allow is not None else None
-    denied = {fold(n) for n in rules.deny}
-    owners = {
-        fold(t.fts.table): t for t in schema.tables if t.fts is not None and t.fts.key is not None
-    }
-    tables = []
-    for table in schema.tables:
-        owner = owners.get(fold(table.name), table)  # an FTS index is governed by its content table
-        if fold(owner.name) in denied or (allowed is not None and fold(owner.name) not in allowed):
-            continue
-        try:
-            columns = _visible_columns(table, rules, "tables")
-            visible = {fold(c.name) for c in _visible_columns(owner, rules, "tables")}
-        except RestrictionError:
-            if strict:
-                raise
-            continue
-        columns = tuple(c for c in columns if c.is_rowid or fold(c.name) in visible)
-        visible = {fold(c.name) for c in columns} if owner is table else visible
-        fts = table.fts
-        if fts is not None and any(fold(name) not in visible for name in fts.columns):
-            fts = None
-        names = {c.name for c in columns}
-        key = table.primary_key if set(table.primary_key) <= names else ()
-        indexes = tuple(
-            ix for ix in table.indexes if all(c is None or c in names for c in ix.columns)
-        )
-        # SQLite names every read of the true rowid `ROWID` to the authorizer where a column
-        # is called that: hidden, it blanks the rowid, which then settles no ties
-        blanked = any(fold(c.name) == "rowid" and c.name not in names for c in table.columns)
-        tie_breaker = None if blanked else table.tie_breaker
-        tables.append(
-            dataclasses.replace(
-                table,
-                columns=columns,
-                primary_key=key,
-                fts=fts,
-                indexes=indexes,
-                tie_breaker=tie_breaker,
-                _by_name={},
-            )
-        )
-    exposed = Schema(tables=tuple(tables), sqlite_version=schema.sqlite_version)
-    keyed = [(t, _visible_keys(exposed, t)) for t in tables]
-    incoming: dict[str, list[Reference]] = {}
-    for table, keys in keyed:
-        for fk in keys:
-            refs = tuple(r for r in fk.references if r is not None)
-            incoming.setdefault(fold(fk.table), []).append(Reference(table.name, fk.columns, refs))
-    return Schema(
-        tables=tuple(
-            dataclasses.replace(
-                t,
-                foreign_keys=keys,
-                referenced_by=tuple(incoming.get(fold(t.name), ())),
-                _by_name={},
-            )
-            for t, keys in keyed
-        ),
-        sqlite_version=schema.sqlite_version,
-    )
-
-
-def _visible_keys(exposed: Schema, table: Table) -> tuple[ForeignKey, ...]:
-    """Foreign keys that name only visible columns of exposed tables, with the columns they
-    refer to named (a key that names none refers to the target's primary key)."""
-    kept = []
-    for fk in table.foreign_keys:
-        target = exposed.table(fk.table)
-        if target is None or target.kind != "table" or target.virtual:
-            continue
-        if any(table.column(c) is None for c in fk.columns):
-            continue
-        refs = fk.references
-        if all(r is None for r in refs):
-            refs = tuple(c.name for c in target.key_columns)
-        found = [target.column(r) if r is not None else None for r in refs]
-        if len(found) != len(fk.columns) or any(c is None for c in found):
-            continue
-        kept.append(
-            ForeignKey(
-                tuple(table.column(c).name for c in fk.columns),  # type: ignore[union-attr]
-                target.name,
-                tuple(c.name for c in found if c is not None),
-            )
-        )
-    return tuple(kept)
-
-
-def hidden_from(full: Schema, exposed: Schema) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
-    """(denied tables, hidden (table, column) pairs), folded: what SQLite's authorizer must
-    refuse or blank even when a view or /api/sql reaches for it."""
-    tables = frozenset(fold(t.name) for t in full.tables if exposed.table(t.name) is None)
-    columns = frozenset(
-        (fold(t.name), fold(c.name))
-        for t in full.tables
-        if (kept := exposed.table(t.name)) is not None
-        for c in t.columns
-        if not c.is_rowid and kept.column(c.name) is None
-    )
-    return tables, columns
-
-
 def restrictions(settings: Settings) -> Restrictions:
     return Restrictions(
         allow=settings.tables_allow,
@@ -202,13 +60,20 @@ def restrictions(settings: Settings) -> Restrictions:
 
 
 def expose(settings: Settings, *, strict: bool = True) -> Exposure:
-    """Read the file's schema and apply the configuration. Raises ConfigError for a
-    configured name the file lacks (`strict`; otherwise such tables are withheld),
-    OSError for a file that is gone, sqlite3.DatabaseError for one that is not SQLite."""
+    """Read the file's schema, what each object reads, and apply the configuration.
+    Raises ConfigError for a configured name the file lacks (`strict`; otherwise such
+    tables are withheld), OSError for a file that is gone, sqlite3.DatabaseError for one
+    that is not SQLite."""
+    rules = restrictions(settings)
     with readonly.introspection(settings.database, settings.immutable) as (conn, version):
         full = introspect(conn)
         try:
-            schema = restrict(full, restrictions(settings), strict=strict)
+            if strict:
+                check_names(full, rules)
+            hidden, _ = configured_hidden(full, rules, strict=strict)
+            model = read_model(conn, full, hidden, _compiling_under)
+            reveals = _reveals_hidden(conn, full, model)
+            schema = restrict(full, rules, model, reveals, strict=strict)
             policies = row_policies(
                 {name: rules.row_filter for name, rules in settings.tables.items()},
                 schema,
@@ -216,10 +81,10 @@ def expose(settings: Settings, *, strict: bool = True) -> Exposure:
             )
         except (RestrictionError, PolicyError) as error:
             raise ConfigError(str(error)) from error
-        public = _without(schema, _escaping_policies(conn, schema, policies.tables))
-        policy = read_policy(conn, full, _without(public, policies.tables))
-    authorizer = readonly.make_authorizer(*hidden_from(full, schema))
-    denied, hidden = hidden_from(full, public)
+        unfiltered = _without(schema, _readers_of(schema, policies.tables))
+        policy = read_policy(conn, full, unfiltered)
+    denied, hidden = hidden_from(full, schema)
+    authorizer = readonly.make_authorizer(denied, hidden, shadow=full.shadow)
     widest = max((len(t.columns) for t in full.tables), default=0)
     client_limits = dataclasses.replace(
         sqlite_limits(settings),
@@ -227,13 +92,16 @@ def expose(settings: Settings, *, strict: bool = True) -> Exposure:
         columns=max(CLIENT_COLUMNS, widest),  # the file's own tables must still parse
     )
     return Exposure(
-        schema=public,
+        schema=schema,
         read_from=version,
         authorizer=authorizer,
         client_rules=ClientRules(
             policy,
             readonly.make_authorizer(
-                denied | policies.tables, hidden, hidden_read=sqlite3.SQLITE_DENY
+                denied | _readers_of(schema, policies.tables),
+                hidden,
+                hidden_read=sqlite3.SQLITE_DENY,
+                shadow=full.shadow,
             ),
             client_limits,
         ),
@@ -242,29 +110,40 @@ def expose(settings: Settings, *, strict: bool = True) -> Exposure:
     )
 
 
+def _compiling_under(hidden: frozenset[tuple[str, str]]) -> Authorizer:
+    """The authorizer an object's program is compiled under to learn what it reads: the
+    columns hidden as requests will see them, the schema readable, writes preparable (the
+    programs of triggers), on the read-only introspection connection."""
+    return readonly.make_authorizer(
+        hidden=hidden, pragmas=READ_PRAGMAS, schema_text=True, shadow=readonly.ANY_TABLE
+    )
+
+
+def _reveals_hidden(
+    conn: sqlite3.Connection, full: Schema, model: ReadModel
+) -> Callable[[ProgramReads], bool]:
+    """Whether a program reads a hidden column: a record slot of one, or an index or a
+    virtual table that holds one (a seek compares its columns without reading them)."""
+    visible = without_columns(full, model.hidden)
+    policy = read_policy(conn, full, visible)
+    handles = frozenset(
+        h for h, name in model.handles.items() if not name or name in policy.virtual
+    )
+    return lambda program: policy.refusal(program, handles) is not None
+
+
+def _readers_of(schema: Schema, tables: frozenset[str]) -> frozenset[str]:
+    """The folded names of the objects that read any of `tables` (themselves included)."""
+    if not tables:
+        return frozenset()
+    return frozenset(fold(t.name) for t in schema.tables if t.sources & tables)
+
+
 def _without(schema: Schema, names: frozenset[str]) -> Schema:
     if not names:
         return schema
     kept = tuple(t for t in schema.tables if fold(t.name) not in names)
     return Schema(tables=kept, sqlite_version=schema.sqlite_version)
-
-
-def _escaping_policies(
-    conn: sqlite3.Connection, schema: Schema, filtered: frozenset[str]
-) -> frozenset[str]:
-    """The tables through which a filtered table's rows would escape its filter, withheld
-    from callers: its full-text index (a copy of its text; its own `_search` still works)
-    and every view that reads it, however deeply (SQLite names the view for each read)."""
-    if not filtered:
-        return frozenset()
-    escaping = {
-        fold(t.fts.table)
-        for t in schema.tables
-        if fold(t.name) in filtered and t.fts is not None and t.fts.key is not None
-    }
-    escaping |= readonly.views_reading(conn, [t.name for t in schema.tables if t.kind == "view"],
-                                       filtered)  # fmt: skip
-    return frozenset(escaping)
 
 
 def sqlite_limits(settings: Settings) -> Limits:

@@ -72,24 +72,33 @@ class Gateway:
                 f"No table or view named {name!r} is exposed. GET /api/tables lists them.",
                 problem_type="unknown-table",
             )
-        if not caller.may_read(table):
-            raise forbidden(f"This caller may not read {table.name!r}.")
+        why = self.refusal(table, caller)
+        if why is not None:
+            raise forbidden(why)
         return table
+
+    def refusal(self, table: Table, caller: Caller) -> str | None:
+        """Why `caller` may not read `table` (a 403), or None: outside their tables, or
+        it reads a table with a row filter that cannot be applied to it."""
+        if not caller.may_read(table):
+            return f"This caller may not read {table.name!r}."
+        return self.exposure.row_policies.refusal(table)
 
     def context(self, caller: Caller) -> RequestContext:
         """What `caller`'s parameters are read against: a relation to a table they may not
         read is a 403 naming it."""
 
         def readable(table: Table) -> None:
-            if not caller.may_read(table):
-                raise forbidden(f"This caller may not read {table.name!r}.")
+            why = self.refusal(table, caller)
+            if why is not None:
+                raise forbidden(why)
 
         scope = self.exposure.row_policies.scope(caller.claims, caller.identity)
         return RequestContext(self.schema, self.limits, readable, scope)
 
     def tables(self, caller: Caller) -> tuple[Table, ...]:
         """The tables `caller` may see."""
-        return tuple(t for t in self.schema.tables if caller.may_read(t))
+        return tuple(t for t in self.schema.tables if self.refusal(t, caller) is None)
 
     def table_for_column(self, name: str, chosen: str | None, caller: Caller) -> Table:
         """The one table `caller` may read that has this column (plain tables, then
@@ -98,7 +107,9 @@ class Gateway:
             table = self.table(chosen, caller)
             find_column(table, name, "column")
             return table
-        having = [t for t in self.schema.tables_with_column(name) if caller.may_read(t)]
+        having = [
+            t for t in self.schema.tables_with_column(name) if self.refusal(t, caller) is None
+        ]
         plain = [
             t for t in having if t.kind == "table" and (t.fts is None or t.fts.key is not None)
         ]

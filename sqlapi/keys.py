@@ -39,6 +39,29 @@ def loose_value(text: str) -> Value:
     return text
 
 
+_SPACE = " \t\n\v\f\r"  # what SQLite skips around a number
+_NUMERIC = re.compile(rf"[{_SPACE}]*({_DECIMAL.pattern})[{_SPACE}]*")
+
+
+def numeric_affinity(text: str) -> Value:
+    """What SQLite's NUMERIC affinity makes of text (as a column with INTEGER, REAL or
+    NUMERIC affinity compares or stores it): a well-formed number, spaces around it
+    allowed, is an INTEGER when it is a 64-bit integer or an integral REAL within that
+    range, else a REAL; anything else stays the text itself."""
+    match = _NUMERIC.fullmatch(text)
+    if match is None:
+        return text
+    spelled = match.group(1)
+    if _WHOLE.fullmatch(spelled) and len(spelled) < 40:
+        whole = int(spelled)
+        if INT64_RANGE[0] <= whole <= INT64_RANGE[1]:
+            return whole
+    number = float(spelled)
+    if number.is_integer() and INT64_RANGE[0] < number < INT64_RANGE[1]:
+        return int(number)
+    return number
+
+
 @dataclass(frozen=True)
 class Cursor:
     """Where the next page starts: after `key` (keyset) or at `offset` rows (views)."""

@@ -59,10 +59,19 @@ class DatabaseSummary(BaseModel):
     sqlite_version: str
 
 
+class SkippedObject(BaseModel):
+    """An object of the file that is not served, and why."""
+
+    name: str
+    kind: Literal["table", "view", "virtual table"]
+    reason: str
+
+
 class ApiIndex(BaseModel):
-    """The database and where to go next."""
+    """The database, what of it is not served and why, and where to go next."""
 
     database: DatabaseSummary
+    skipped: list[SkippedObject]
     links: dict[str, str]
 
 

@@ -3,7 +3,8 @@ settings, and reading a file's schema. Used at startup and by `db`'s pool.
 
 Read-only by construction, three times over: a `mode=ro` URI (the file is never
 created), `PRAGMA query_only`, and an authorizer that allows only reads. On top of
-that: `trusted_schema=OFF` and no extension loading.
+that: no extension loading, and only the functions and virtual tables of `functions`
+(which is why the schema may be trusted).
 """
 
 from __future__ import annotations
@@ -20,21 +21,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlapi.encoding import JSON_VALUE, sqlite_json_value
+from sqlapi.functions import allowed_function, trust_schema
 from sqlapi.introspect import READ_PRAGMAS, introspect
-from sqlapi.query import build_read_probe
 from sqlapi.schema import Schema, fold
 
 log = logging.getLogger("sqlapi")
 
-_SQLITE_PRAGMA, _SQLITE_READ, _SQLITE_SELECT, _SQLITE_UPDATE = 19, 20, 21, 23
-_SQLITE_FUNCTION, _SQLITE_RECURSIVE = 31, 33
-_DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer", "readfile", "writefile", "edit"})
+_SQLITE_DELETE, _SQLITE_INSERT, _SQLITE_PRAGMA, _SQLITE_READ = 9, 18, 19, 20
+_SQLITE_SELECT, _SQLITE_UPDATE, _SQLITE_FUNCTION, _SQLITE_RECURSIVE = 21, 23, 31, 33
+_SHADOW_WRITES = frozenset({_SQLITE_INSERT, _SQLITE_UPDATE, _SQLITE_DELETE})
 
 
 Authorizer = Callable[[int, "str | None", "str | None", "str | None", "str | None"], int]
 _SCHEMA_TABLES = frozenset(
     {"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"}
 )
+ANY_TABLE = None  # `shadow`: writes to any table may be prepared (introspection only)
 
 
 def make_authorizer(
@@ -43,15 +45,20 @@ def make_authorizer(
     pragmas: frozenset[str] = frozenset({"data_version"}),
     schema_text: bool = False,
     hidden_read: int = sqlite3.SQLITE_IGNORE,
+    shadow: frozenset[str] | None = frozenset(),
 ) -> Authorizer:
     """Reads only, and not all of them: denied tables are refused, hidden columns read as
     NULL (through views and /api/sql too), and the schema text is blank (it would name
-    them). Only the given read-only pragmas run; FTS5 itself asks for data_version.
-    (FTS5 also announces an UPDATE of sqlite_master while it connects its virtual table;
-    with a read-only file and query_only that can write nothing.)"""
+    them). Only the functions of `functions.ALLOWED_FUNCTIONS` may be called, and
+    sqlapi's own only by sqlapi's statements, never by a view. Only the given read-only
+    pragmas run; FTS5 itself asks for data_version.
+
+    Virtual tables prepare statements of their own when they connect: FTS5 an UPDATE of
+    sqlite_master, R*Tree writes to its `shadow` tables (folded names). They may be
+    prepared and can never run: the file is opened read-only and `query_only` is set."""
 
     def authorize(
-        action: int, arg1: str | None, arg2: str | None, _db: str | None, _source: str | None
+        action: int, arg1: str | None, arg2: str | None, _db: str | None, source: str | None
     ) -> int:
         if action == _SQLITE_READ:
             table = fold(arg1 or "")
@@ -65,18 +72,21 @@ def make_authorizer(
         if action in (_SQLITE_SELECT, _SQLITE_RECURSIVE):
             return sqlite3.SQLITE_OK
         if action == _SQLITE_FUNCTION:
-            denied_function = (arg2 or "").lower() in _DENIED_FUNCTIONS
-            return sqlite3.SQLITE_DENY if denied_function else sqlite3.SQLITE_OK
+            name = (arg2 or "").lower()
+            ours = name == JSON_VALUE and source is None
+            return sqlite3.SQLITE_OK if ours or allowed_function(name) else sqlite3.SQLITE_DENY
         if action == _SQLITE_PRAGMA and (arg1 or "").lower() in pragmas:
             return sqlite3.SQLITE_OK
         if action == _SQLITE_UPDATE and arg1 == "sqlite_master":
+            return sqlite3.SQLITE_OK
+        if action in _SHADOW_WRITES and (shadow is ANY_TABLE or fold(arg1 or "") in shadow):
             return sqlite3.SQLITE_OK
         return sqlite3.SQLITE_DENY
 
     return authorize
 
 
-INTROSPECTION = make_authorizer(pragmas=READ_PRAGMAS, schema_text=True)
+INTROSPECTION = make_authorizer(pragmas=READ_PRAGMAS, schema_text=True, shadow=ANY_TABLE)
 WATCHER = make_authorizer(pragmas=frozenset({"data_version", "schema_version"}))
 
 
@@ -128,7 +138,8 @@ def connect_readonly(
     )
     try:
         conn.execute("PRAGMA query_only = 1")
-        conn.execute("PRAGMA trusted_schema = OFF")
+        # functions.py: on this library, trusting the schema reaches only allowed functions
+        conn.execute(f"PRAGMA trusted_schema = {'ON' if trust_schema() else 'OFF'}")
     except sqlite3.Error:
         conn.close()
         raise
@@ -168,37 +179,6 @@ def introspection(path: Path, immutable: bool) -> Iterator[tuple[sqlite3.Connect
         yield conn, FileVersion(identity, version)
     finally:
         conn.close()
-
-
-def views_reading(
-    conn: sqlite3.Connection, views: Sequence[str], tables: frozenset[str]
-) -> set[str]:
-    """The folded names of the `views` that read any of `tables` (folded), as SQLite's
-    authorizer reports it while each view's SELECT is compiled."""
-    found: set[str] = set()
-    reads: set[str] = set()
-
-    def record(
-        action: int, arg1: str | None, arg2: str | None, db: str | None, source: str | None
-    ) -> int:
-        if action == _SQLITE_READ and source is not None:
-            reads.add(fold(arg1 or ""))
-        return INTROSPECTION(action, arg1, arg2, db, source)
-
-    conn.set_authorizer(record)
-    try:
-        for view in views:
-            reads.clear()
-            try:
-                conn.execute(build_read_probe(view)).fetchall()
-            except sqlite3.Error:
-                found.add(fold(view))  # unreadable anyway: withholding it costs nothing
-                continue
-            if reads & tables:
-                found.add(fold(view))
-    finally:
-        conn.set_authorizer(INTROSPECTION)
-    return found
 
 
 def read_schema(path: Path, immutable: bool) -> tuple[Schema, FileVersion]:

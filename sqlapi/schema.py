@@ -111,6 +111,24 @@ class FullText:
 
 
 @dataclass(frozen=True)
+class Content:
+    """A full-text index's external content (`content=`): the table or view it indexes
+    and the column of it that the index's rowids are."""
+
+    table: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An object of the file that is not served, and why (`GET /api`'s `skipped`)."""
+
+    name: str
+    kind: Literal["table", "view", "virtual table"]
+    reason: str
+
+
+@dataclass(frozen=True)
 class Table:
     name: str
     kind: Literal["table", "view"]
@@ -122,6 +140,12 @@ class Table:
     without_rowid: bool = False
     strict: bool = False
     virtual: bool = False  # a virtual table (FTS5, R*Tree...): its module does the reading
+    module: str | None = None  # a virtual table's module, lower case
+    content: Content | None = None  # a full-text index's external content
+    # The folded names of the objects whose data this one reveals (reads.py): itself for a
+    # table; what a view's program opens; a full-text index's content; what the triggers
+    # that fill a table read. Empty: only itself.
+    reads: frozenset[str] = frozenset()
     referenced_by: tuple[Reference, ...] = ()  # the exposed keys of other tables onto this one
     # A rowid table whose key may be NULL (a non-INTEGER primary key without NOT NULL:
     # SQLite allows NULLs there, and they tie): its rowid, under a name no column shadows,
@@ -137,6 +161,11 @@ class Table:
         return self._by_name.get(fold(name))
 
     @property
+    def sources(self) -> frozenset[str]:
+        """The folded names of the objects whose data this one reveals."""
+        return self.reads or frozenset({fold(self.name)})
+
+    @property
     def column_names(self) -> list[str]:  # a new list: callers may keep or change it
         return [c.name for c in self.columns]
 
@@ -150,6 +179,8 @@ class Table:
 class Schema:
     tables: tuple[Table, ...]
     sqlite_version: str
+    skipped: tuple[Skipped, ...] = ()  # what the file holds and is not served, with why
+    shadow: frozenset[str] = frozenset()  # folded names of virtual tables' own tables
     _by_name: dict[str, Table] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

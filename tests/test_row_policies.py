@@ -309,16 +309,26 @@ def test_a_text_column_and_a_list_claim(generated: tuple[LiveApp, Path]) -> None
 
 
 def test_escape_routes_are_closed(generated: tuple[LiveApp, Path]) -> None:
-    """A view over a filtered table and its full-text index would show every row: they are
-    withheld; /api/sql refuses the filtered tables however the statement reaches them."""
-    live, _ = generated
+    """What reads a filtered table is filtered with it or refused: its full-text index
+    shows (and searches) only the caller's rows, by the index's rowid; a view over it
+    answers 403 naming the table; /api/sql refuses the filtered tables however the
+    statement reaches them."""
+    live, path = generated
     caller = As(live, token(org=1))
     names = [t["name"] for t in caller.json("/api/tables")["tables"]]
-    assert "project_names" not in names and "projects_fts" not in names
+    assert "project_names" not in names and "projects_fts" in names
     assert "open_tasks" in names and "projects" in names  # a view over open tables stays
-    assert caller.get("/api/tables/project_names/rows").status == 404
-    assert caller.get("/api/tables/projects_fts/rows").status == 404
-    assert caller.get("/api/data/name?_table=project_names").status == 404
+    refused = caller.get("/api/tables/project_names/rows")
+    assert refused.status == 403 and "'projects'" in refused.json()["detail"]
+    assert caller.get("/api/data/name?_table=project_names").status == 403
+    mine = {r[0] for r in sqlite_rows(path, "SELECT id FROM projects WHERE org_id = 1")}
+    indexed = caller.every("/api/tables/projects_fts/rows?_limit=7")
+    assert {r["rowid"] for r in indexed} == mine
+    for word in WORDS:
+        found = caller.every(f"/api/tables/projects_fts/rows?_search={word}")
+        assert {r["rowid"] for r in found} <= mine
+        counted = caller.json(f"/api/tables/projects_fts/aggregate?_search={word}")["rows"]
+        assert counted == [{"count": len(found)}]
     for sql in (
         "SELECT * FROM projects",
         "SELECT count(*) FROM projects",
@@ -401,7 +411,8 @@ def test_members_read_their_own_loans_everywhere(library: LiveApp, member: int) 
         assert [loan["id"] for loan in caller.json(url)["row"]["loans"]["rows"]] == own
     totals = caller.json("/api/tables/loans/aggregate?_group=member_id")["rows"]
     assert totals == ([{"member_id": member, "count": len(own)}] if own else [])
-    assert caller.get("/api/tables/popular_books/rows").status == 404  # a view over loans
+    over_loans = caller.get("/api/tables/popular_books/rows")  # a view over loans
+    assert over_loans.status == 403 and "'loans'" in over_loans.json()["detail"]
 
 
 def test_the_anonymous_role_and_bad_credentials(library: LiveApp) -> None:

@@ -26,7 +26,10 @@ class Caller:
         return self.tables is not None
 
     def may_read(self, table: Table) -> bool:
-        return self.tables is None or fold(table.name) in self.tables
+        """Whether the caller may read `table`: it is one of theirs, and so is every
+        object whose data it reveals (a view's tables, a full-text index's content)."""
+        allowed = self.tables
+        return allowed is None or (fold(table.name) in allowed and table.sources <= allowed)
 
 
 ANYONE = Caller()  # an open API: no key or token configured

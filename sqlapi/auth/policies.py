@@ -14,14 +14,15 @@ convert, an empty list, or no token at all (API keys, the anonymous role) admits
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sqlapi.auth.tokens import MISSING, Claims, claim_value
 from sqlapi.errors import ProblemError
-from sqlapi.keys import Value
+from sqlapi.keys import Value, numeric_affinity
 from sqlapi.params import convert
-from sqlapi.query import EVERY_ROW, Filter, Query, Scope
+from sqlapi.query import EVERY_ROW, Filter, Query, Scope, build_index_condition
 from sqlapi.query.conditions import BoolGroup, condition_sql
 from sqlapi.schema import Column, Schema, Table, fold
 
@@ -45,21 +46,26 @@ def _claim_text(value: object) -> str | None:
     return None
 
 
-def _canonical(value: Value, text: str) -> bool:
-    """Whether `text` is how `value` is written (text and blobs are compared as they are;
-    a whole number may be a REAL column's value)."""
+def _canonical(value: Value, text: str, column: Column) -> bool:
+    """Whether `text` is the one spelling of `value`: digits as Python writes an integer,
+    a REAL as its shortest round trip (an integral one only in a REAL column: elsewhere
+    it equals the integer, whose spelling is the one), BLOBs as padded standard base64,
+    text as itself."""
     if isinstance(value, int):
         return text == str(value)
     if isinstance(value, float):
-        return text == repr(value) or (value.is_integer() and text == str(int(value)))
+        return text == repr(value) and (column.affinity == "REAL" or not value.is_integer())
+    if isinstance(value, bytes):
+        return text == base64.b64encode(value).decode("ascii")
     return True
 
 
 def claim_values(column: Column, claim: object) -> tuple[Value, ...]:
-    """The values of `column` a claim admits: its value (or each value of a list) that
-    converts to the column's type and is written as that value canonically is ("471",
-    not "0471", "+471" or " 471": a subject is an opaque string, and two spellings must
-    not be one caller); the others are dropped."""
+    """The values of `column` a claim admits: its value (or each value of a list) as the
+    column holds it after SQLite's affinity applies (NUMERIC affinity turns " 1001",
+    "+1001", "01001", "1001.0" and "1.001e3" into the INTEGER 1001), kept only when the
+    claim is that value's one spelling: a subject is an opaque string, and two different
+    strings must never be one caller. The others are dropped."""
     items: Iterable[object] = claim if isinstance(claim, tuple) else (claim,)
     values: list[Value] = []
     for item in items:
@@ -70,7 +76,9 @@ def claim_values(column: Column, claim: object) -> tuple[Value, ...]:
             value = convert(column, text, "claim")
         except ProblemError:
             continue
-        if _canonical(value, text):
+        if column.affinity in ("NUMERIC", "INTEGER", "REAL") and isinstance(value, str):
+            value = numeric_affinity(value)  # what SQLite compares the bound text as
+        if _canonical(value, text, column):
             values.append(value)
     return tuple(dict.fromkeys(values))
 
@@ -97,18 +105,51 @@ class RowFilter:
 
 
 @dataclass(frozen=True)
-class RowPolicies:
-    """Every configured row filter, checked against the exposed schema."""
+class IndexFilter:
+    """A full-text index over a filtered table (its `content=`): one of its rows is
+    visible exactly when the content row whose key it holds is."""
 
-    filters: Mapping[str, RowFilter]  # folded table name ->
+    content: RowFilter
+    key: str  # the content table's column that the index's rowids are
+
+    @property
+    def terms(self) -> tuple[tuple[Column, str], ...]:
+        return self.content.terms
+
+    def condition(self, claims: Claims | None) -> Query:
+        inner = self.content.condition(claims)
+        if inner is NO_ROW:
+            return NO_ROW
+        return build_index_condition(self.content.table, self.key, inner)
+
+
+@dataclass(frozen=True)
+class RowPolicies:
+    """Every configured row filter, checked against the exposed schema; the full-text
+    indexes of filtered tables, filtered by them; and the objects that read a filtered
+    table where no filter can be applied (`blocked`: object -> the table they read)."""
+
+    filters: Mapping[str, RowFilter | IndexFilter]  # folded table name ->
+    blocked: Mapping[str, str] = field(default_factory=dict)
     # Scopes made, by the identity of the caller they were made for (which names the
     # values of every claim a policy reads), oldest first.
     _scopes: dict[str, Scope] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def tables(self) -> frozenset[str]:
-        """The folded names of the filtered tables."""
+        """The folded names of the filtered tables (full-text indexes included)."""
         return frozenset(self.filters)
+
+    def refusal(self, table: Table) -> str | None:
+        """Why no caller may read `table` (it reads a filtered table that cannot filter
+        it), naming that table; None: the filters apply to it."""
+        policy = self.blocked.get(fold(table.name))
+        if policy is None:
+            return None
+        return (
+            f"{table.name!r} reads {policy!r}, which has a row filter that cannot be applied "
+            f"to this {table.kind}."
+        )
 
     @property
     def claims(self) -> frozenset[str]:
@@ -152,7 +193,30 @@ def row_policies(
             if strict:
                 raise
             filters[fold(table.name)] = RowFilter(table, ())
-    return RowPolicies(filters)
+    return _over_readers(schema, filters)
+
+
+def _over_readers(schema: Schema, filters: dict[str, RowFilter]) -> RowPolicies:
+    """The policies, carried to every object that reads a filtered table (reads.py): a
+    full-text index whose content is that very table is filtered by the content's rows;
+    anything else that reads one (a view, an index of a view, a table a trigger fills) is
+    blocked, naming it."""
+    applied: dict[str, RowFilter | IndexFilter] = dict(filters)
+    blocked: dict[str, str] = {}
+    for table in schema.tables:
+        name = fold(table.name)
+        read = sorted(table.sources & set(filters) - {name})
+        if not read or name in filters:
+            continue
+        content = fold(table.content.table) if table.content is not None else None
+        own = filters.get(content) if content is not None else None
+        if own is not None and table.sources <= {name} | own.table.sources:
+            key = table.content.key  # type: ignore[union-attr]
+            column = own.table.column(key)
+            applied[name] = IndexFilter(own, column.name if column is not None else key)
+        else:
+            blocked[name] = filters[read[0]].table.name
+    return RowPolicies(applied, blocked)
 
 
 def _row_filter(table: Table, terms: Mapping[str, str]) -> RowFilter:

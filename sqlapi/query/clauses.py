@@ -71,8 +71,8 @@ class Scope:
         if condition is None:
             return Query(name if alias is None else f"{name} AS {alias}")
         columns = [quote(c.name) for c in table.columns]
-        if table.fts is not None and table.fts.key is not None:
-            columns.append(quote(table.fts.key))  # search matches on it (search_clause)
+        if table.fts is not None:  # search matches on it (search_clause)
+            columns.append(quote(table.fts.key or "rowid"))
         if table.tie_breaker is not None:
             columns.append(quote(table.tie_breaker.name))  # pages are ordered by it last
         return Query(
@@ -83,6 +83,15 @@ class Scope:
 
 
 EVERY_ROW = Scope()  # no row policies: for statements no caller shapes (probes, startup)
+
+
+def build_index_condition(content: Table, key: str, condition: Query) -> Query:
+    """A full-text index's rows whose content row (the row of `content` whose `key` its
+    rowid is) meets `condition`, a row policy's condition over `content`'s columns."""
+    table = quote(content.name)
+    return Query(
+        f"rowid IN (SELECT {quote(key)} FROM {table} WHERE {condition.sql})", condition.params
+    )
 
 
 @dataclass
@@ -128,13 +137,17 @@ def cursor_scope(table: Table, sort: Sequence[SortKey]) -> str:
     return "\x1f".join([table.name, *(("-" if k.descending else "") + k.column.name for k in sort)])
 
 
-def search_clause(where: Where, table: Table, text: str) -> None:
-    """Full-text search; the text becomes quoted FTS phrases, so FTS syntax cannot error."""
+def search_clause(where: Where, table: Table, text: str, scope: Scope = EVERY_ROW) -> None:
+    """Full-text search; the text becomes quoted FTS phrases, so FTS syntax cannot error.
+    A full-text index read through a row policy is a subquery, which MATCH cannot name:
+    its rows are then those whose rowid the index matches."""
     assert table.fts is not None
     tokens = text.replace("\x00", " ").split()  # FTS5 reads NUL as the end of the query
     phrases = " ".join('"' + token.replace('"', '""') + '"' for token in tokens)
     fts = quote(table.fts.table)
-    if table.fts.key is None:
+    if table.fts.key is None and fold(table.name) in scope.conditions:
+        where.add(f"rowid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?)", (phrases,))
+    elif table.fts.key is None:
         where.add(f"{fts} MATCH ?", (phrases,))
     else:
         where.add(

@@ -47,7 +47,7 @@ def where_of(request: RowsRequest) -> Where:
     for condition in request.filters:
         where.add(*condition_sql(condition, request.scope))
     if request.search is not None:
-        search_clause(where, request.table, request.search)
+        search_clause(where, request.table, request.search, request.scope)
     return where
 
 

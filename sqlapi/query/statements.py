@@ -64,6 +64,24 @@ def build_read_probe(table: str) -> str:
     return f"EXPLAIN SELECT * FROM main.{quote(table)}"
 
 
+def build_write_probes(table: str, columns: Sequence[str]) -> list[str]:
+    """Programs that insert into, update every column of, and delete from a table: they
+    hold its triggers' programs, which show what the triggers write and read (compiled
+    only, on a read-only connection)."""
+    name = f"main.{quote(table)}"
+    probes = [f"EXPLAIN INSERT INTO {name} DEFAULT VALUES", f"EXPLAIN DELETE FROM {name}"]
+    if columns:
+        assignments = ", ".join(f"{quote(c)} = {quote(c)}" for c in columns)
+        probes.append(f"EXPLAIN UPDATE {name} SET {assignments}")
+    return probes
+
+
+def build_expression_probe(table: str, expression: str) -> str:
+    """A program that computes a generated column's expression (the file's own text, a
+    balanced parenthesis) over its table: the authorizer hears which columns it reads."""
+    return f"EXPLAIN SELECT ({expression}) FROM main.{quote(table)}"
+
+
 def build_open_probes(virtual_tables: Sequence[str]) -> list[str]:
     """Programs that open each of these virtual tables and SQLite's harmless eponymous
     ones (`bytecode.calibration`)."""

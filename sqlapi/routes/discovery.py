@@ -31,6 +31,10 @@ def blueprint(gateway: Gateway) -> Blueprint:
                     "views": [t.name for t in tables if t.kind == "view"],
                     "sqlite_version": gateway.schema.sqlite_version,
                 },
+                "skipped": [
+                    {"name": s.name, "kind": s.kind, "reason": s.reason}
+                    for s in gateway.schema.skipped
+                ],
                 "links": {
                     "self": "/api",
                     "tables": "/api/tables",

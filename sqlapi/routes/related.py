@@ -14,12 +14,11 @@ from sqlapi.db import Database
 from sqlapi.encoding import json_text, shape_rows, value_converter
 from sqlapi.errors import ProblemError
 from sqlapi.keys import (
-    INT64_RANGE,
     Cursor,
     Row,
     Value,
     encode_cursor,
-    loose_value,
+    numeric_affinity,
     path_segment,
 )
 from sqlapi.params import convert
@@ -55,18 +54,8 @@ def _reads_back(column: Column, value: Value) -> bool:
     except ProblemError:
         return False
     if column.affinity == "NUMERIC" and isinstance(back, str):
-        back = _numeric(back)  # what SQLite makes of the bound text before comparing
+        back = numeric_affinity(back)  # what SQLite makes of the bound text before comparing
     return type(back) is type(value) and back == value
-
-
-def _numeric(text: str) -> Value:
-    """NUMERIC affinity applied to text: the integer or number it spells (an integral
-    number becomes an integer), else the text itself."""
-    value = loose_value(text)
-    low, high = INT64_RANGE
-    if isinstance(value, float) and value.is_integer() and low <= value <= high:
-        return int(value)
-    return value
 
 
 def _across_the_key(link: Link, columns: Sequence[Column]) -> list[str] | None:
