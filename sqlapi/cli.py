@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import socket
 import sqlite3
 import sys
@@ -46,13 +47,29 @@ def _settings(config: Path | None = None, **values: object) -> Settings:
         fail(str(error))
 
 
+_MALFORMED_SCHEMA = re.compile(r"malformed database schema \((.*)\) - (.*)", re.S)
+
+
+def unreadable(error: sqlite3.DatabaseError) -> str:
+    """Why SQLite cannot open a file, said as its real cause."""
+    text = str(error)
+    schema = _MALFORMED_SCHEMA.fullmatch(text)
+    if schema is not None:
+        return f"SQLite cannot read its schema: {schema.group(1)!r}: {schema.group(2)}"
+    if "file is not a database" in text:
+        return "not an SQLite database"
+    if "malformed" in text:
+        return f"the file is damaged ({text})"
+    return f"SQLite cannot read it: {text}"
+
+
 def _load(settings: Settings) -> Exposure:
     from sqlapi.exposure import expose
 
     try:
         return expose(settings)
     except sqlite3.DatabaseError as error:
-        fail(f"{settings.database}: not a readable SQLite database ({error})")
+        fail(f"{settings.database}: {unreadable(error)}")
     except OSError as error:
         fail(f"{settings.database}: {error.strerror or error}")
     except ConfigError as error:
@@ -137,8 +154,10 @@ def serve(
         f"on http://{host}:{port}/api with {workers} {server} worker(s)",
         err=True,
     )
-    for item in schema.skipped:
+    for item in schema.skipped[:10]:
         click.echo(f"sqlapi: not serving {item.kind} {item.name!r}: {item.reason}", err=True)
+    if len(schema.skipped) > 10:
+        click.echo(f"sqlapi: ... and {len(schema.skipped) - 10} more (GET /api)", err=True)
     if workers == 1:
         serve_one(app, settings, access_log)
     else:

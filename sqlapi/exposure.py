@@ -16,10 +16,10 @@ from sqlapi.auth.policies import NO_POLICIES, PolicyError, RowPolicies, row_poli
 from sqlapi.bytecode import ProgramReads, read_policy
 from sqlapi.clientsql import ClientRules
 from sqlapi.config import ConfigError, Settings
-from sqlapi.introspect import READ_PRAGMAS, introspect
+from sqlapi.introspect import READ_PRAGMAS, introspect, settle_view_types
 from sqlapi.query import build_probe_query, claim_parameters
 from sqlapi.readonly import Authorizer, FileVersion, Limits
-from sqlapi.reads import ReadModel, read_model
+from sqlapi.reads import ReadModel, read_model, reads_of
 from sqlapi.schema import Schema, fold
 from sqlapi.visibility import (
     RestrictionError,
@@ -72,6 +72,7 @@ def expose(settings: Settings, *, strict: bool = True) -> Exposure:
                 check_names(full, rules)
             hidden, _ = configured_hidden(full, rules, strict=strict)
             model = read_model(conn, full, hidden, _compiling_under)
+            full = settle_view_types(full, reads_of(full.tables, model))
             reveals = _reveals_hidden(conn, full, model)
             schema = restrict(full, rules, model, reveals, strict=strict)
             policies = row_policies(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import sqlite3
+from collections.abc import Mapping
 from typing import Literal
 
 from sqlapi.functions import ALLOWED_MODULES
@@ -289,6 +290,35 @@ def _table(conn: sqlite3.Connection, row: sqlite3.Row) -> Table:
         content=content,
         tie_breaker=tie_breaker,
     )
+
+
+# What a current SQLite calls a view column with no declared type of its own (an untyped
+# origin: BLOB; an expression: its affinity, e.g. CAST(x AS INTEGER) is INT), where
+# SQLite 3.40 and older say "". Told apart from a declared type by the origin's name.
+_AFFINITY_NAMES = frozenset({"BLOB", "INT", "TEXT", "REAL", "NUM"})
+
+
+def settle_view_types(schema: Schema, sources: Mapping[str, frozenset[str]]) -> Schema:
+    """View columns typed as every SQLite version types them: a type that only a current
+    one would give (an affinity's name, see _AFFINITY_NAMES) is kept only where a table
+    the view reads declares a column of that name with that type; otherwise the column
+    is untyped, as SQLite 3.40 says."""
+    declared = {(fold(t.name), fold(c.name)): c.type for t in schema.tables for c in t.columns}
+    settled = []
+    for table in schema.tables:
+        if table.kind != "view":
+            settled.append(table)
+            continue
+        read = sources.get(fold(table.name), frozenset())
+        columns = tuple(
+            c
+            if c.type.upper() not in _AFFINITY_NAMES
+            or any(declared.get((t, fold(c.name))) == c.type for t in read)
+            else dataclasses.replace(c, type="", json_type=json_type_of(""))
+            for c in table.columns
+        )
+        settled.append(dataclasses.replace(table, columns=columns, _by_name={}))
+    return dataclasses.replace(schema, tables=tuple(settled), _by_name={})
 
 
 def _with_search(tables: list[Table]) -> list[Table]:

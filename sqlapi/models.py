@@ -146,10 +146,12 @@ class TableDetail(TableDescription):
 
 
 class SchemaDescription(BaseModel):
-    """What `sqlapi inspect` prints: the schema that would be exposed."""
+    """What `sqlapi inspect` prints: the schema that would be exposed, and what would not
+    be, with why."""
 
     sqlite_version: str
     tables: list[TableDescription]
+    skipped: list[SkippedObject]
 
 
 def _column_info(column: Column) -> ColumnInfo:
@@ -209,7 +211,9 @@ def table_summary(table: Table, url: str, rows_url: str) -> dict[str, object]:
 
 def describe_schema(schema: Schema) -> dict[str, object]:
     return SchemaDescription(
-        sqlite_version=schema.sqlite_version, tables=[describe_table(t) for t in schema.tables]
+        sqlite_version=schema.sqlite_version,
+        tables=[describe_table(t) for t in schema.tables],
+        skipped=[SkippedObject(name=s.name, kind=s.kind, reason=s.reason) for s in schema.skipped],
     ).model_dump()
 
 

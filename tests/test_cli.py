@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import urllib.error
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from sqlapi import __version__
+from tests.corpus import build_modern
 from tests.servers import COMMAND, serving
 
 
@@ -60,8 +62,32 @@ def test_not_sqlite_is_one_line(tmp_path: Path) -> None:
     bogus = tmp_path / "notes.txt"
     bogus.write_text("hello, I am not a database\n" * 200)
     before = bogus.read_bytes()
-    assert_one_line_error(run("serve", str(bogus)), "not a readable SQLite database")
+    assert_one_line_error(run("serve", str(bogus)), "not an SQLite database")
     assert bogus.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_a_schema_sqlite_cannot_read_is_named_with_its_cause(tmp_path: Path) -> None:
+    path = tmp_path / "broken.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE fine (id INTEGER PRIMARY KEY)")
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute(
+        "INSERT INTO sqlite_master (type, name, tbl_name, rootpage, sql) "
+        "VALUES ('table', 'odd', 'odd', 0, 'CREATE TABLE odd (')"
+    )
+    conn.commit()
+    conn.close()
+    assert_one_line_error(run("inspect", str(path)), "SQLite cannot read its schema: 'odd'")
+
+
+def test_inspect_serves_json_functions_and_rtree_and_says_what_it_skips(tmp_path: Path) -> None:
+    path = build_modern(tmp_path / "modern.db")
+    done = run("inspect", str(path))
+    assert done.returncode == 0, done.stderr
+    described = json.loads(done.stdout)
+    names = {t["name"] for t in described["tables"]}
+    assert {"docs", "doc_kinds", "places", "words"} <= names
+    assert {s["name"] for s in described["skipped"]} == {"broken", "pages", "geo", "geo_node"}
 
 
 def test_directory_and_bad_flag_values_are_one_line(tmp_path: Path) -> None:

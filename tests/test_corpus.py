@@ -15,6 +15,8 @@ from sqlapi.keys import path_segment
 from tests import corpus, oracle
 from tests.fixtures import LiveApp
 
+pytestmark = pytest.mark.both_sqlites  # .ci/run runs these on a current SQLite too
+
 # What each file holds that is not served, and why (a reason's words).
 NOT_SERVED: dict[str, dict[str, str]] = {
     "proj": {},

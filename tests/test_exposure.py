@@ -19,6 +19,8 @@ from sqlapi.auth.tokens import mint_token
 from sqlapi.config import Settings
 from tests.fixtures import LiveApp
 
+pytestmark = pytest.mark.both_sqlites  # .ci/run runs these on a current SQLite too
+
 SECRET = "exposure-tests-secret-" * 3
 SCHEMA = """
 CREATE TABLE members (id INTEGER PRIMARY KEY, name TEXT, email TEXT, team TEXT);

@@ -23,6 +23,8 @@ from tests.fixtures import LiveApp
 from tests.helpers import write
 from tests.servers import fetch, in_process, serving
 
+pytestmark = pytest.mark.both_sqlites  # .ci/run runs these on a current SQLite too
+
 FULL_KEY, BOOKS_KEY = "full-" + "f" * 40, "books-" + "b" * 40
 SECRETS = ("nightingale", "kestrel")  # words only in the hidden FTS column
 PROFILE_EMAIL, TOKEN, BADGE_ID = "qz7.secret@vault.example", "tok-m-5521", 987654321

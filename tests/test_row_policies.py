@@ -27,6 +27,8 @@ from tests.helpers import write
 from tests.servers import in_process
 from tests.test_events import EventReader
 
+pytestmark = pytest.mark.both_sqlites  # .ci/run runs these on a current SQLite too
+
 SECRET = "row-policies-secret-" * 3
 SCHEMA = """
 CREATE TABLE orgs (id INTEGER PRIMARY KEY, name TEXT NOT NULL);

@@ -19,6 +19,8 @@ from tests.fixtures import LiveApp
 from tests.helpers import write
 from tests.openapi_doc import parameters
 
+pytestmark = pytest.mark.both_sqlites  # .ci/run runs these on a current SQLite too
+
 EXAMPLE = Path(__file__).parents[1] / "sqlapi.example.toml"
 FULL_KEY, CATALOGUE_KEY = "full-" + "a" * 40, "catalogue-" + "b" * 40
 KEYS = f"""
