@@ -22,7 +22,8 @@ from typing import Any
 from make_big import build
 
 from sqlapi.app import create_app
-from sqlapi.compression import (
+from sqlapi.config import Settings, sample_database
+from sqlapi.http.middleware.compression import (
     LEVELS,
     PREFERENCE,
     STREAM_LEVELS,
@@ -30,7 +31,6 @@ from sqlapi.compression import (
     incremental,
     whole,
 )
-from sqlapi.config import Settings, sample_database
 
 ALTERNATIVES = {"gzip": [1, 5, 6, 9], "br": [1, 4, 5, 6], "zstd": [1, 3, 6]}
 

@@ -29,9 +29,9 @@ from pathlib import Path
 
 from sqlapi.app import create_app
 from sqlapi.config import Settings
-from sqlapi.query.json_rows import row_object, selected
-from sqlapi.readonly import connect_readonly, load_schema
-from sqlapi.schema import Table
+from sqlapi.model.schema import Table
+from sqlapi.sql.json_rows import row_object, selected
+from sqlapi.store.readonly import connect_readonly, load_schema
 
 BIG = Path(__file__).resolve().parent / "big.db"
 PAGE = "/api/tables/items/rows?_limit=50"

@@ -42,7 +42,7 @@ class Case:
 
 def credentials(folder: Path) -> tuple[Path, Path, str]:
     """(config with an API key, config with RS256 tokens and a row policy, a token)."""
-    from sqlapi.config import hash_key
+    from sqlapi.auth.settings import hash_key
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = {**RSAAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": "bench", "alg": "RS256"}
@@ -111,11 +111,12 @@ def sqlite_alone(database: Path, sql: str, seconds: float) -> float:
 def plans(database: Path) -> list[str]:
     """The statements sqlapi builds for the relation and `_or` cases, with SQLite's plan."""
     from sqlapi.config import Settings
-    from sqlapi.exposure import expose
-    from sqlapi.params import RequestContext, RequestLimits, parse_rows
-    from sqlapi.query import build_rows_query
-    from sqlapi.query.relations import build_embedding_query, build_expansion_query
-    from sqlapi.readonly import connect_readonly
+    from sqlapi.request.rows import parse_rows
+    from sqlapi.request.types import RequestContext, RequestLimits
+    from sqlapi.sql.relations import build_embedding_query, build_expansion_query
+    from sqlapi.sql.rows import build_rows_query
+    from sqlapi.store.exposure import expose
+    from sqlapi.store.readonly import connect_readonly
 
     schema = expose(Settings(database=database, immutable=True)).schema
     items = schema.table("items")

@@ -20,7 +20,7 @@ from pathlib import Path
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
-import sqlapi.inline as inline
+import sqlapi.store.inline as inline
 from sqlapi.app import create_app
 from sqlapi.config import Settings
 

@@ -21,11 +21,11 @@ BIG = Path(__file__).resolve().parent / "big.db"
 
 def main(checkout: str) -> None:
     sys.path.insert(0, str(Path(checkout).resolve()))
-    from sqlapi import routes  # noqa: F401  (the checkout's package, first on the path)
     from sqlapi.config import Settings
-    from sqlapi.exposure import expose
-    from sqlapi.relations import parse_embeddings
-    from sqlapi.routes import related
+    from sqlapi.http import routes  # noqa: F401  (the checkout's package, first on the path)
+    from sqlapi.request.relations import parse_embeddings
+    from sqlapi.respond import related
+    from sqlapi.store.exposure import expose
 
     schema = expose(Settings(database=BIG)).schema
     items = schema.table("items")

@@ -44,7 +44,7 @@ def child(database: str) -> None:
     """In a fresh process: the seconds of create_app and of the document, and its bytes."""
     from sqlapi.app import create_app
     from sqlapi.config import Settings
-    from sqlapi.encoding import dumps
+    from sqlapi.model.encoding import dumps
 
     started = time.perf_counter()
     app = create_app(Settings(database=Path(database)))

@@ -1,31 +1,28 @@
-"""create_app(settings) -> App: wires the gateway, blueprints, errors and the serving
-lifespan. No logic."""
+"""create_app(settings) -> App: wires the database, the services, the blueprints, the
+problem handlers, the middleware and the serving lifespan. No logic."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
-from quart import Quart, Response, g
-from quart.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
+from quart import Quart
 
-from sqlapi import db, openapi, routes
-from sqlapi.admission import Admission
-from sqlapi.auth.authenticator import Authenticator
+from sqlapi import openapi
 from sqlapi.auth.jwks import JwksError
-from sqlapi.compression import Compression
 from sqlapi.config import Settings
-from sqlapi.connection import install_connection
-from sqlapi.errors import ProblemError, SchemaChanged
-from sqlapi.exposure import Exposure, expose, expose_again, sqlite_limits
-from sqlapi.gateway import Gateway, Subscribers
+from sqlapi.http import gate, problems, routes
+from sqlapi.http.admission import Admission
+from sqlapi.http.connection import install_connection
+from sqlapi.http.middleware.compression import Compression
+from sqlapi.http.middleware.slashes import EncodedSlashes
+from sqlapi.http.middleware.stalls import SlowReaders
+from sqlapi.http.routes import assets, health, metrics, pages
 from sqlapi.openapi.extension import SqlapiSchema
-from sqlapi.params import RequestLimits
-from sqlapi.readonly import FileVersion
-from sqlapi.routes import assets, health, metrics, pages
-from sqlapi.slashes import EncodedSlashes
-from sqlapi.stalls import SlowReaders
+from sqlapi.services import Services
+from sqlapi.store.database import Database
+from sqlapi.store.exposure import Exposure, expose, expose_again, sqlite_limits
+from sqlapi.store.readonly import FileVersion
 
 log = logging.getLogger("sqlapi")
 
@@ -33,22 +30,13 @@ log = logging.getLogger("sqlapi")
 class App(Quart):
     """The Quart app of one database, with what it serves."""
 
-    gateway: Gateway
+    services: Services
+    admission: Admission
     documentation: SqlapiSchema
 
 
-def problem_response(error: ProblemError) -> Response:
-    response = routes.respond(error.body(), error.status, error.headers)
-    response.content_type = "application/problem+json"
-    return response
-
-
-def create_app(settings: Settings, exposure: Exposure | None = None) -> App:
-    """The app for one database; `exposure` when the caller already introspected."""
-    exposure = exposure or expose(settings)
-    app = App("sqlapi", static_folder=None)
-    install_connection(app)
-    database = db.Database(
+def open_database(settings: Settings, exposure: Exposure) -> Database:
+    return Database(
         settings.database,
         immutable=settings.immutable,
         pool_size=settings.pool_size,
@@ -59,37 +47,49 @@ def create_app(settings: Settings, exposure: Exposure | None = None) -> App:
         authorizer=exposure.authorizer,
         exposed_from=exposure.read_from,
     )
+
+
+def create_app(settings: Settings, exposure: Exposure | None = None) -> App:
+    """The app for one database; `exposure` when the caller already introspected."""
+    exposure = exposure or expose(settings)
+    app = App("sqlapi", static_folder=None)
+    install_connection(app)
     app.config["RESPONSE_TIMEOUT"] = None  # exports and event streams last as long as they need
-    gateway = app.gateway = Gateway(
-        settings,
-        exposure,
-        database,
-        RequestLimits(
-            default_limit=settings.default_limit,
-            max_limit=settings.max_limit,
-            max_pattern_length=settings.max_pattern_length,
-        ),
-        Subscribers(settings.max_event_streams),
-        Admission(settings.max_active_requests),
-        Authenticator(settings),
-    )
-    app.register_blueprint(routes.api_blueprint(gateway))
-    app.register_blueprint(health.blueprint(gateway))
-    app.register_blueprint(metrics.blueprint(gateway.admission))
+    database = open_database(settings, exposure)
+    services = app.services = Services.made(settings, exposure, database)
+    admission = app.admission = Admission(settings.max_active_requests)
+    app.register_blueprint(routes.api_blueprint(services, admission))
+    app.register_blueprint(health.blueprint(services))
+    app.register_blueprint(metrics.blueprint(admission))
     app.register_blueprint(assets.blueprint)
-    app.register_blueprint(pages.blueprint(gateway))
+    app.register_blueprint(pages.blueprint(services))
     metrics.install(app)
     database.set_observer(metrics.observe_query)
-    app.documentation = openapi.install(app, gateway)
+    app.documentation = openapi.install(app, services)
+    problems.install(app, lambda: _look_again(services))
     app.url_map.merge_slashes = False  # `/api//tables` is a 404, not a redirect (no HTML)
     served = Compression(EncodedSlashes(app.asgi_app))
     app.asgi_app = SlowReaders(served, settings.stall_timeout_s)  # type: ignore[method-assign]
+    _follow_the_file(app, services)
+    return app
+
+
+async def _look_again(services: Services) -> None:
+    """A request met a name the file no longer has: follow the file now, and answer it
+    against what the file holds."""
+    await services.db.look()
+    gate.authorize_again(services)
+
+
+def _follow_the_file(app: App, services: Services) -> None:
+    """Open the database before serving and close it after; when the file gets a new
+    schema (or is another file), read it again and serve what it now holds."""
+    settings, database = services.settings, services.db
 
     async def refresh() -> FileVersion:
-        """The file has a new schema or is another file: read it again, off the loop."""
-        fresh = await asyncio.to_thread(expose_again, settings)
+        fresh = await asyncio.to_thread(expose_again, settings)  # off the loop
         await database.reopen(fresh.authorizer)
-        gateway.exposure = fresh
+        services.exposure = fresh
         log.warning("%s: schema read anew: %d tables and views exposed",
                     settings.database, len(fresh.schema.tables))  # fmt: skip
         return fresh.read_from
@@ -97,55 +97,16 @@ def create_app(settings: Settings, exposure: Exposure | None = None) -> App:
     database.refresher = refresh
 
     @app.before_serving
-    async def open_database() -> None:
+    async def start() -> None:
         await database.open()
         try:
-            await gateway.authenticator.start()
+            await services.authenticator.start()
         except JwksError as error:  # served on: keys are fetched again for the next token
             log.error("%s; tokens are refused until the keys can be fetched", error)
 
     @app.after_serving
-    async def close_database() -> None:
+    async def stop() -> None:
         await database.close()
-
-    @app.errorhandler(ProblemError)
-    async def on_problem(error: ProblemError) -> Response:
-        return problem_response(error)
-
-    @app.errorhandler(SchemaChanged)
-    async def on_schema_changed(error: SchemaChanged) -> ResponseReturnValue:
-        """A name from the schema vanished from the file: follow the file now, then answer
-        this request once more against what it holds (a dropped table is then a 404)."""
-        if g.get("replayed"):
-            return problem_response(error)
-        g.replayed = True
-        await database.look()
-        try:
-            return await app.dispatch_request()
-        except Exception as again:  # the replay's own answer: a problem, a 404...
-            return await app.make_response(await app.handle_user_exception(again))
-
-    @app.errorhandler(HTTPException)
-    async def on_http_error(error: HTTPException) -> Response:
-        status = error.code or 500
-        detail = error.description or ""
-        if status == 404:
-            detail = "No such endpoint. The API starts at /api."
-        problem = ProblemError(status, detail)
-        if status == 405 and error.response is None:
-            allowed = getattr(error, "valid_methods", None)
-            if allowed:
-                problem.headers["Allow"] = ", ".join(sorted(allowed))
-        return problem_response(problem)
-
-    @app.errorhandler(Exception)
-    async def on_unexpected(error: Exception) -> Response:
-        log.exception("unexpected error")
-        return problem_response(
-            ProblemError(500, "An unexpected error occurred; it has been logged.")
-        )
-
-    return app
 
 
 def create_app_from_env() -> App:

@@ -17,10 +17,11 @@ import orjson
 
 if TYPE_CHECKING:
     from sqlapi.app import App
-    from sqlapi.exposure import Exposure
+    from sqlapi.store.exposure import Exposure
 
 from sqlapi import __version__
-from sqlapi.config import ConfigError, Settings, hash_key, load_settings, sample_database
+from sqlapi.auth.settings import hash_key
+from sqlapi.config import ConfigError, Settings, load_settings, sample_database
 from sqlapi.serving import missing_server, serve_many, serve_one
 
 
@@ -64,7 +65,7 @@ def unreadable(error: sqlite3.DatabaseError) -> str:
 
 
 def _load(settings: Settings) -> Exposure:
-    from sqlapi.exposure import expose
+    from sqlapi.store.exposure import expose
 
     try:
         return expose(settings)
@@ -145,7 +146,7 @@ def serve(
         enable_sql=enable_sql,
     )
     app = _app(settings)
-    schema = app.gateway.schema
+    schema = app.services.schema
     _check_port(host, port)
     views = sum(1 for t in schema.tables if t.kind == "view")
     skipped = f", {len(schema.skipped)} skipped (GET /api says why)" if schema.skipped else ""
@@ -256,7 +257,7 @@ def openapi(database: Path | None, config: Path | None) -> None:
 def inspect(database: Path | None, config: Path | None) -> None:
     """Print, as JSON, the schema that `serve` would expose."""
     path = _check_file(database or sample_database())
-    from sqlapi.models import describe_schema
+    from sqlapi.respond.models import describe_schema
 
     exposure = _load(_settings(config, database=path.resolve()))
     click.echo(json.dumps(describe_schema(exposure.schema), indent=2, ensure_ascii=False))

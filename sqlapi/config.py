@@ -3,16 +3,15 @@ wrong types stop startup with an error that names the key."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tomllib
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sqlapi.auth.tokens import JwtSettings, check_claim_path
+from sqlapi.auth.settings import ApiKey, AuthSettings, NamedQuery, TableRules
 
 SETTINGS_ENV = "SQLAPI_SETTINGS"
 
@@ -24,69 +23,6 @@ def sample_database() -> Path:
 
 class ConfigError(ValueError):
     """A configuration problem, worded for one line: `key.path: what is wrong`."""
-
-
-KEY_HASH_PREFIX = "sha256:"
-
-
-def hash_key(key: str) -> str:
-    """What `[[api_keys]] hash` stores: keys are long random secrets, so one SHA-256 suffices
-    (as GitHub does for its tokens); only the hash is ever kept."""
-    return KEY_HASH_PREFIX + hashlib.sha256(key.encode()).hexdigest()
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class TableRules(_Strict):
-    hidden_columns: tuple[str, ...] = ()
-    columns_allow: tuple[str, ...] | None = None
-    # column -> the claim (a dotted path) its value must equal: a row is visible only to a
-    # caller whose token carries it (docs/auth.md). Needs [auth.jwt].
-    row_filter: dict[str, str] = {}
-
-    @field_validator("row_filter")
-    @classmethod
-    def _claim_paths(cls, row_filter: dict[str, str]) -> dict[str, str]:
-        for column, path in row_filter.items():
-            check_claim_path(path, f"row_filter.{column}")
-        return row_filter
-
-
-class Role(_Strict):
-    tables: tuple[str, ...] | None = None  # None: every exposed table
-
-
-class AuthSettings(_Strict):
-    """`[auth]`: JSON Web Tokens beside (or instead of) API keys, and the roles they name."""
-
-    jwt: JwtSettings | None = None
-    roles: dict[str, Role] = {}
-
-    @model_validator(mode="after")
-    def _anonymous_role_declared(self) -> AuthSettings:
-        anonymous = self.jwt.anonymous_role if self.jwt is not None else None
-        if anonymous is not None and anonymous not in self.roles:
-            raise ValueError(
-                f"jwt.anonymous_role: declare the role it names, e.g. [auth.roles.{anonymous}] "
-                "tables = [...] (the tables a request without a token may read)"
-            )
-        if self.roles and self.jwt is None:
-            raise ValueError("roles: roles come from tokens; configure [auth.jwt]")
-        return self
-
-
-class ApiKey(_Strict):
-    hash: str = Field(pattern=r"^sha256:[0-9a-f]{64}$", description="from `sqlapi hash-key KEY`")
-    tables: tuple[str, ...] | None = None  # None: every exposed table
-    name: str | None = None
-
-
-class NamedQuery(_Strict):
-    sql: str
-    params: dict[str, Literal["integer", "number", "string"]] = {}
-    description: str | None = None
 
 
 class Settings(BaseModel):

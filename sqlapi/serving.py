@@ -128,7 +128,7 @@ async def _uvicorn(app: Quart, settings: Settings, access_log: bool, stopping: S
 
 async def _serve(app: App, settings: Settings, access_log: bool, stopping: Stopping) -> None:
     """Serve until `stopping()` returns; then end event streams and drain."""
-    closing = app.gateway.subscribers.closing
+    closing = app.services.subscribers.closing
 
     async def shutdown() -> None:
         await stopping()

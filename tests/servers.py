@@ -159,12 +159,12 @@ class InProcess:
             finish_loop(self.loop)
 
     @property
-    def gateway(self) -> object:
-        return self.app.gateway
+    def services(self) -> object:
+        return self.app.services
 
     @property
     def admission(self) -> object:
-        return self.app.gateway.admission
+        return self.app.admission
 
     def close(self) -> None:
         """Stop serving; fails if the server does not stop within 30 s, or not cleanly."""
@@ -173,11 +173,11 @@ class InProcess:
         # back. (A shutdown meanwhile used to close such a connection twice at once, and
         # aiosqlite waited forever for the second close; `pool.Connection.close` now
         # closes once.) Waiting here keeps shutdown timing out of tests not about it.
-        gateway = self.app.gateway
-        pool = gateway.db.pool
+        services = self.app.services
+        pool = services.db.pool
 
         def settled() -> bool:
-            return not gateway.subscribers.open and not pool._closing and leased(pool) == 0
+            return not services.subscribers.open and not pool._closing and leased(pool) == 0
 
         with contextlib.suppress(AssertionError):
             wait_for(settled, 10)

@@ -6,7 +6,7 @@ import re
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
-from sqlapi.openapi import ASSETS
+from sqlapi.http.routes.assets import ASSETS
 from tests.fixtures import LiveApp
 
 TYPES = {

@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from sqlapi.config import Settings, hash_key, sample_database
+from sqlapi.auth.settings import hash_key
+from sqlapi.config import Settings, sample_database
 from tests.fixtures import LiveApp
 from tests.servers import COMMAND, fetch, serving
 from tests.test_tokens import JwksServer

@@ -1,4 +1,4 @@
-"""sqlapi.compression: real round trips (decoded with the codecs' own libraries, compared
+"""Compression middleware: real round trips (decoded with the codecs' own libraries, compared
 byte for byte) through the real app and through small ASGI apps of our own."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import brotli
 import pytest
 import zstandard
 
-from sqlapi.compression import Compression, negotiate
 from sqlapi.config import Settings, sample_database
+from sqlapi.http.middleware.compression import Compression, negotiate
 from tests.fixtures import LiveApp
 
 CODINGS = ["gzip", "br", "zstd"]

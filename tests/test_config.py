@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sqlapi.config import ConfigError, hash_key, load_settings, sample_database
+from sqlapi.auth.settings import hash_key
+from sqlapi.config import ConfigError, load_settings, sample_database
 from tests.fixtures import LiveApp
 from tests.servers import COMMAND
 

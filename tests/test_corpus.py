@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sqlapi.config import Settings
-from sqlapi.keys import path_segment
+from sqlapi.model.names import path_segment
 from tests import corpus, oracle
 from tests.fixtures import LiveApp
 

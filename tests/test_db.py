@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 
 from sqlapi.config import Settings
-from sqlapi.db import Database
-from sqlapi.errors import ProblemError
-from sqlapi.exposure import expose
-from sqlapi.inline import InlineRunner
-from sqlapi.keys import Row
-from sqlapi.readonly import Authorizer, Limits, connect_readonly, make_authorizer
-from sqlapi.stopped_statements import AFFECTED, StoppedStatements
+from sqlapi.model.errors import ProblemError
+from sqlapi.model.values import Row
+from sqlapi.store.database import Database
+from sqlapi.store.exposure import expose
+from sqlapi.store.inline import InlineRunner
+from sqlapi.store.readonly import Authorizer, Limits, connect_readonly, make_authorizer
+from sqlapi.store.stopped_statements import AFFECTED, StoppedStatements
 from tests.conftest import sha256
 from tests.fixtures import LiveApp
 from tests.helpers import leased, make_db, make_wal_db, wait_for, write
@@ -100,7 +100,7 @@ def test_immutable_opens_create_nothing_even_for_wal(tmp_path: Path) -> None:
 
 def test_slow_query_is_interrupted_and_the_server_stays_responsive(edge_path: Path) -> None:
     live = LiveApp(Settings(database=edge_path, time_limit_ms=300, pool_size=2))
-    pool = live.app.gateway.db.pool
+    pool = live.app.services.db.pool
 
     async def scenario() -> tuple[list[int], bool, int, dict[str, object]]:
         slow = asyncio.ensure_future(live.client.get("/api/tables/slow/rows"))
@@ -206,7 +206,7 @@ def test_following_the_file_keeps_this_processs_locks_on_it(tmp_path: Path) -> N
 def test_identical_scans_asked_at_once_run_one_query(tmp_path: Path) -> None:
     path = make_wal_db(tmp_path / "scans.db")
     live = LiveApp(Settings(database=path))
-    db = live.app.gateway.db
+    db = live.app.services.db
     queries: list[float] = []
     db.set_observer(queries.append)
 
@@ -270,7 +270,7 @@ def test_a_statement_stopped_while_its_rows_are_read_stays_cached(
     compiled: list[object] = []
     runner = InlineRunner(edge_path, True, Limits(), 5000, 10**8)
     runner.renew(counting_authorizer(compiled))
-    monkeypatch.setattr("sqlapi.inline.INLINE_BUDGET_S", 0.2)
+    monkeypatch.setattr("sqlapi.store.inline.INLINE_BUDGET_S", 0.2)
     assert runner.run(COUNT_TO, [10**9]) is None  # stopped after its first rows: the pool's now
     assert runner.run(COUNT_TO, [3]) == [(1,), (2,), (3,)]
     compiled.clear()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from sqlapi.openapi import ASSETS
+from sqlapi.http.routes.assets import ASSETS
 from tests.helpers import wait_for, write
 from tests.processes import alive, children, command_line, spawn, stop
 from tests.servers import COMMAND, fetch, free_port, serving

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sqlapi.config import Settings
-from sqlapi.encoding import dumps, shape_rows, value_converter
-from sqlapi.query.json_rows import MEMBERS_PER_CALL, row_object, selected
-from sqlapi.readonly import connect_readonly, load_schema
+from sqlapi.model.encoding import dumps, shape_rows, value_converter
+from sqlapi.sql.json_rows import MEMBERS_PER_CALL, row_object, selected
+from sqlapi.store.readonly import connect_readonly, load_schema
 from tests.fixtures import LiveApp
 
 

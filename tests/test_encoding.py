@@ -10,7 +10,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sqlapi.encoding import csv_lines
+from sqlapi.model.encoding import csv_lines
 
 SPECIAL = st.sampled_from(['"', ",", "\r", "\n", "\r\n", "", " ", "\x00", "é", "a"])
 TEXT = st.lists(st.one_of(SPECIAL, st.text(max_size=8)), max_size=4).map("".join)

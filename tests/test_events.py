@@ -164,7 +164,7 @@ def test_many_idle_subscribers_and_the_bound(tmp_path: Path) -> None:
         assert all(r.rows(1)[0]["id"] == "3" for r in readers[::20])  # all are still served
         for reader in readers:
             reader.close()
-        subscribers = server.app.gateway.subscribers
+        subscribers = server.app.services.subscribers
         wait_for(lambda: subscribers.open == 0, what="every subscriber to be gone")
 
 
@@ -195,8 +195,8 @@ def test_a_slow_subscriber_does_not_stall_the_others(tmp_path: Path) -> None:
 
 def test_fts_and_search_follow_hidden_columns() -> None:
     from sqlapi.config import sample_database
-    from sqlapi.exposure import Restrictions, restrict
-    from sqlapi.readonly import load_schema
+    from sqlapi.store.exposure import Restrictions, restrict
+    from sqlapi.store.readonly import load_schema
 
     full = load_schema(sample_database(), False)
     hidden = restrict(full, Restrictions(hidden={"books": ("description",)}))

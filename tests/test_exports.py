@@ -108,7 +108,7 @@ def test_json_stays_the_default_for_browsers(big: LiveApp) -> None:
 
 def test_a_client_that_goes_away_stops_the_export(big_path: Path) -> None:
     with in_process(Settings(database=big_path)) as server:
-        db = server.gateway.db  # type: ignore[attr-defined]
+        db = server.services.db  # type: ignore[attr-defined]
         with socket.create_connection(("127.0.0.1", server.port)) as client:
             client.sendall(
                 b"GET /api/tables/endless/rows?_format=ndjson HTTP/1.1\r\nHost: x\r\n\r\n"

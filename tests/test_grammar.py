@@ -1,4 +1,4 @@
-"""sqlapi.grammar: the `_or` parameter's parser and formatter, on its own (no app, no database)."""
+"""The `_or` parameter's parser and formatter, on its own (no app, no database)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from sqlapi.grammar import (
+from sqlapi.request.grammar import (
     MAX_DEPTH,
     MAX_LENGTH,
     MAX_TERMS,

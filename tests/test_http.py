@@ -48,7 +48,7 @@ def test_etag_changes_when_another_process_commits_and_not_otherwise(tmp_path: P
     write(path, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", "INSERT INTO t (v) VALUES ('a')")
     live = LiveApp(Settings(database=path))
     try:
-        db = live.app.gateway.db
+        db = live.app.services.db
         url = "/api/tables/t/rows"
         before = live.get(url).headers["etag"]
         assert live.get(url).headers["cache-control"] == "no-cache"
@@ -83,7 +83,7 @@ def test_etag_changes_with_a_commit_the_file_clock_cannot_tell_apart(tmp_path: P
         write(path, "UPDATE t SET v = 'b'")  # in place: the same size
         os.utime(path, ns=(seen.st_atime_ns, seen.st_mtime_ns))
         assert os.stat(path).st_size == seen.st_size
-        live.run(live.app.gateway.db.look())
+        live.run(live.app.services.db.look())
         fresh = live.get(url, headers={"If-None-Match": before})
         assert fresh.status == 200 and fresh.headers["etag"] != before
         assert fresh.json()["rows"] == [{"id": 1, "v": "b"}]
@@ -162,7 +162,7 @@ def test_pages_list_tables_and_show_a_live_table(sample: LiveApp) -> None:
 def test_the_installed_quart_gets_sqlapis_connection_class(sample: LiveApp) -> None:
     """If a Quart release changes the connection class sqlapi's overrides, the app falls
     back to Quart's own (correct, ~10 % fewer rows by key per second): this says so."""
-    from sqlapi import connection
+    from sqlapi.http import connection
 
     assert connection.fits()
     assert sample.app.asgi_http_class is connection.HTTPConnection

@@ -4,15 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sqlapi.keys import (
-    Cursor,
-    CursorError,
-    decode_cursor,
-    encode_cursor,
-    split_row_key,
-    tilde_decode,
-    tilde_encode,
-)
+from sqlapi.model.cursors import Cursor, CursorError, decode_cursor, encode_cursor
+from sqlapi.model.names import split_row_key, tilde_decode, tilde_encode
 
 values = st.one_of(
     st.none(),

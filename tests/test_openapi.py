@@ -17,9 +17,9 @@ import pytest
 from openapi_spec_validator import validate
 
 from sqlapi.config import Settings
-from sqlapi.models import component_names
-from sqlapi.readonly import load_schema
-from sqlapi.schema import Table
+from sqlapi.model.schema import Table
+from sqlapi.openapi.names import component_names
+from sqlapi.store.readonly import load_schema
 from tests.fixtures import WEIRD_NAMES, LiveApp
 from tests.openapi_doc import resolve
 from tests.servers import COMMAND, fetch, in_process, serving

@@ -8,19 +8,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sqlapi.introspect import introspect
-from sqlapi.keys import Cursor
-from sqlapi.params import RequestContext, RequestLimits, parse_rows
-from sqlapi.query import (
+from sqlapi.model.cursors import Cursor
+from sqlapi.request.rows import parse_rows
+from sqlapi.request.types import (
     EVERY_ROW,
     Filter,
+    RequestContext,
+    RequestLimits,
     RowsRequest,
     SortKey,
-    after_clause,
-    build_count_query,
-    build_rows_query,
-    quote,
 )
+from sqlapi.sql.clauses import after_clause, quote
+from sqlapi.sql.rows import build_count_query, build_rows_query
+from sqlapi.store.introspect import introspect
 
 small = st.one_of(st.none(), st.integers(-2, 2))
 

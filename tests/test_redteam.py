@@ -18,7 +18,8 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from sqlapi.config import Settings, hash_key, load_settings, sample_database
+from sqlapi.auth.settings import hash_key
+from sqlapi.config import Settings, load_settings, sample_database
 from tests.fixtures import LiveApp
 from tests.helpers import write
 from tests.servers import fetch, in_process, serving
@@ -373,7 +374,7 @@ def test_the_event_stream_bound_is_exact_under_a_burst(tmp_path: Path) -> None:
             thread.join(timeout=30)
         try:
             assert sorted(statuses) == [200] * 10 + [503] * 15
-            assert server.app.gateway.subscribers.open == 10
+            assert server.app.services.subscribers.open == 10
         finally:
             for connection in connections:
                 connection.close()
@@ -467,7 +468,7 @@ def test_no_thread_outlives_its_request_by_more_than_the_time_limit(
             most = max(most, _threads() - before)
             time.sleep(0.005)
         gone = time.monotonic()
-        db = server.app.gateway.db
+        db = server.app.services.db
         while db.open_streams or _threads() > before:
             assert time.monotonic() - gone < 1.0 + 1.0, (db.open_streams, _threads(), before)
             most = max(most, _threads() - before)
@@ -580,7 +581,7 @@ def test_a_client_that_stops_reading_loses_its_export(attacked: tuple[Path, Path
             reader.sendall(b"GET /api/tables/essays/rows?_format=ndjson HTTP/1.1\r\n"
                            b"Host: x\r\n\r\n")  # fmt: skip
             readers.append(reader)
-        db = server.app.gateway.db
+        db = server.app.services.db
         try:
             started = time.monotonic()
             while not db.open_streams:

@@ -15,7 +15,8 @@ from urllib.parse import quote, urlencode
 import pytest
 from openapi_spec_validator import validate
 
-from sqlapi.config import Settings, hash_key, load_settings, sample_database
+from sqlapi.auth.settings import hash_key
+from sqlapi.config import Settings, load_settings, sample_database
 from tests.fixtures import LiveApp
 from tests.helpers import write
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from sqlapi.config import Settings
-from sqlapi.errors import ProblemError
+from sqlapi.model.errors import ProblemError
 from tests.fixtures import LiveApp
 from tests.helpers import leased, make_db, wait_for, write
 from tests.openapi_doc import parameters
@@ -74,7 +74,7 @@ def test_a_dropped_table_or_column_answers_404_or_400_even_before_the_watcher_lo
     app, path = live
     write(path, "CREATE TABLE doomed (id INTEGER PRIMARY KEY, note TEXT, extra TEXT)")
     wait_for(lambda: app.get("/api/tables/doomed/rows").status == 200)
-    app.run(app.app.gateway.db.watcher.stop())  # from now on only requests look at the file
+    app.run(app.app.services.db.watcher.stop())  # from now on only requests look at the file
     write(path, "ALTER TABLE doomed DROP COLUMN extra")
     answer = app.get("/api/tables/doomed/rows?extra__isnull=true")
     assert answer.status == 400, answer.body  # the request is answered again, on the new schema
@@ -92,7 +92,7 @@ def test_a_reopen_that_fails_keeps_the_current_connections_serving(
     live: tuple[LiveApp, Path],
 ) -> None:
     app, path = live
-    db = app.app.gateway.db
+    db = app.app.services.db
     app.run(db.watcher.stop())  # from now on nothing looks at the file: nothing mends the pool
     path.rename(path.with_suffix(".away"))  # gone just as new connections are opened
     with pytest.raises(ProblemError):
@@ -373,7 +373,7 @@ def slow_reader(port: int, path: str) -> socket.socket:
 
 def test_a_very_slow_export_reader_does_not_slow_the_others(clients_path: Path) -> None:
     with in_process(Settings(database=clients_path, pool_size=2)) as server:
-        db = server.app.gateway.db
+        db = server.app.services.db
         readers = [slow_reader(server.port, "/api/tables/endless/rows?_format=csv")]
         readers.append(slow_reader(server.port, "/api/tables/endless/rows?_format=ndjson"))
         try:
@@ -407,7 +407,7 @@ def test_requests_beyond_max_active_wait_their_turn_and_are_all_answered(
         slow = threading.Thread(target=ask, args=("slow", "/api/tables/slow/rows"))
         slow.start()
         # The slow query holds the one place (and a pool connection) until the time limit.
-        wait_for(lambda: admission._places.locked() and leased(server.app.gateway.db.pool) == 1)
+        wait_for(lambda: admission._places.locked() and leased(server.app.services.db.pool) == 1)
         quick = threading.Thread(target=ask, args=("quick", "/api/tables/small/rows/1"))
         asked = time.monotonic()
         quick.start()
@@ -429,8 +429,8 @@ def test_clients_that_vanish_mid_query_or_mid_stream_leave_nothing_running(
 ) -> None:
     settings = Settings(database=clients_path, pool_size=1, time_limit_ms=60_000)
     with in_process(settings) as server:
-        gateway = server.app.gateway
-        db = gateway.db
+        services = server.app.services
+        db = services.db
         threads_before = threading.active_count()
         for path, running in (
             ("/api/tables/slow/rows", lambda: leased(db.pool) == 1),
@@ -445,10 +445,10 @@ def test_clients_that_vanish_mid_query_or_mid_stream_leave_nothing_running(
             status, _, _ = fetch(f"{server.url}/api/tables/quick/rows", timeout=10)
             assert status == 200
         streams = [slow_reader(server.port, "/api/tables/small/events") for _ in range(5)]
-        wait_for(lambda: gateway.subscribers.open == 5)
+        wait_for(lambda: services.subscribers.open == 5)
         for stream in streams:
             stream.close()
-        wait_for(lambda: gateway.subscribers.open == 0 and gateway.db.open_streams == 0)
+        wait_for(lambda: services.subscribers.open == 0 and services.db.open_streams == 0)
         wait_for(lambda: threading.active_count() <= threads_before)  # no thread left behind
 
 

@@ -3,7 +3,7 @@ out first, and emptied whole."""
 
 from __future__ import annotations
 
-from sqlapi.scans import ResultCache
+from sqlapi.store.scans import ResultCache
 
 
 def test_least_recently_used_entries_leave_first_past_the_entry_bound() -> None:

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from sqlapi.introspect import parse_fts_options
-from sqlapi.readonly import load_schema
-from sqlapi.schema import affinity_of, json_type_of
+from sqlapi.model.schema import affinity_of, json_type_of
+from sqlapi.store.introspect import parse_fts_options
+from sqlapi.store.readonly import load_schema
 from tests.fixtures import WEIRD_NAMES
 
 

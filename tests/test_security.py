@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sqlapi.config import Settings, TableRules, hash_key, load_settings, sample_database
+from sqlapi.auth.settings import TableRules, hash_key
+from sqlapi.config import Settings, load_settings, sample_database
 from tests.fixtures import LiveApp
 from tests.helpers import write
 from tests.openapi_doc import parameters
@@ -229,7 +230,7 @@ def test_openapi_documents_the_bearer_scheme(secured: LiveApp) -> None:
 
 def test_key_comparison_checks_every_key_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
     from sqlapi.auth import apikeys as auth
-    from sqlapi.config import ApiKey
+    from sqlapi.auth.settings import ApiKey
 
     keys = tuple(ApiKey(hash=hash_key(f"key-{i}-" + "z" * 30)) for i in range(5))
     compared: list[tuple[str, str]] = []

@@ -23,10 +23,10 @@ from jwt.algorithms import ECAlgorithm, HMACAlgorithm, OKPAlgorithm, RSAAlgorith
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sqlapi.auth.jwks import JwksError, KeySet
+from sqlapi.auth.settings import JwtSettings
 from sqlapi.auth.tokens import (
     MISSING,
     InvalidToken,
-    JwtSettings,
     TokenVerifier,
     claim_value,
     mint_token,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import hmac
 
 from sqlapi.auth.caller import Caller
-from sqlapi.config import ApiKey, hash_key
-from sqlapi.errors import ProblemError
-from sqlapi.schema import fold
+from sqlapi.auth.settings import ApiKey, hash_key
+from sqlapi.model.errors import ProblemError
+from sqlapi.model.schema import fold
 
 
 def unauthorized(detail: str, challenge: str = 'Bearer realm="sqlapi"') -> ProblemError:

@@ -14,11 +14,10 @@ from collections.abc import Iterable
 
 from sqlapi.auth.apikeys import bearer_token, key_caller, unauthorized
 from sqlapi.auth.caller import ANYONE, Caller
+from sqlapi.auth.settings import ApiKey, AuthSettings, Role
 from sqlapi.auth.tokens import Claims, InvalidToken, TokenVerifier, claim_value, role_of
-from sqlapi.config import Role, Settings
-from sqlapi.errors import ProblemError, forbidden
-from sqlapi.query import claim_parameters
-from sqlapi.schema import fold
+from sqlapi.model.errors import ProblemError, forbidden
+from sqlapi.model.schema import fold
 
 CALLERS_KEPT = 10_000
 
@@ -30,30 +29,26 @@ def _tables(role: Role) -> frozenset[str] | None:
 class Authenticator:
     """Makes the Caller of each request; `await start()` once before serving."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.keys = settings.api_keys
-        jwt = settings.auth.jwt
+    def __init__(
+        self, keys: tuple[ApiKey, ...], auth: AuthSettings, answers_read: Iterable[str] = ()
+    ) -> None:
+        """`answers_read`: the claims an answer can depend on (row filters, named
+        queries): callers whose values of them agree get the same answers, so they share
+        ETags."""
+        self.keys = keys
+        jwt = auth.jwt
         self.verifier = TokenVerifier(jwt) if jwt is not None else None
         self.role_claim = jwt.role_claim if jwt is not None else "role"
-        self.roles = settings.auth.roles
+        self.roles = auth.roles
         anonymous = jwt.anonymous_role if jwt is not None else None
         self.anonymous = (
             None
             if anonymous is None
             else Caller(identity=f"anonymous:{anonymous}", tables=_tables(self.roles[anonymous]))
         )
-        self.required = settings.authenticated
+        self.required = bool(keys) or jwt is not None
         self._callers: dict[int, tuple[Claims, Caller]] = {}
-        # The claims an answer can depend on (row filters, named queries): callers whose
-        # values agree get the same answers, so they share ETags.
-        self.claims = sorted(
-            {path for rules in settings.tables.values() for path in rules.row_filter.values()}
-            | {
-                path
-                for q in settings.queries.values()
-                for path in claim_parameters(q.sql)[1].values()
-            }
-        )
+        self.claims = sorted(set(answers_read))
 
     async def start(self) -> None:
         if self.verifier is not None:

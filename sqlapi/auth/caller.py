@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlapi.auth.tokens import Claims
-from sqlapi.schema import Table, fold
+from sqlapi.model.schema import Table, fold
 
 
 @dataclass(frozen=True)

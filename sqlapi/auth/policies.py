@@ -3,7 +3,7 @@ only to a caller whose verified token carries that claim with the row's value.
 
 A policy becomes a `Scope` per caller: for each filtered table, a condition over its own
 columns with the claims' values bound (never written into the SQL). The SQL builder names
-every table it reads through the scope (`query.clauses.Scope.source`), so the condition
+every table it reads through the scope (`sql.conditions.scoped`), so the condition
 holds on every path a row can travel: pages, one row, counts, values, exports, event
 streams, aggregates, expansions, embeddings and related filters.
 
@@ -19,14 +19,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sqlapi.auth.tokens import MISSING, Claims, claim_value
-from sqlapi.errors import ProblemError
-from sqlapi.keys import Value, numeric_affinity
-from sqlapi.params import convert
-from sqlapi.query import EVERY_ROW, Filter, Query, Scope, build_index_condition
-from sqlapi.query.conditions import BoolGroup, condition_sql
-from sqlapi.schema import Column, Schema, Table, fold
+from sqlapi.model.errors import ProblemError
+from sqlapi.model.schema import Column, Schema, Table, fold
+from sqlapi.model.values import Value, numeric_affinity
+from sqlapi.request.columns import convert
+from sqlapi.request.types import EVERY_ROW, NO_ROW, BoolGroup, Condition, Filter, Indexed, Scope
 
-NO_ROW = Query("0")
 SCOPES_KEPT = 10_000
 
 
@@ -90,7 +88,7 @@ class RowFilter:
     table: Table
     terms: tuple[tuple[Column, str], ...]
 
-    def condition(self, claims: Claims | None) -> Query:
+    def condition(self, claims: Claims | None) -> Condition:
         if not self.terms:
             return NO_ROW  # a policy the schema no longer fits shows nothing
         filters = []
@@ -100,8 +98,7 @@ class RowFilter:
             if not values:
                 return NO_ROW
             filters.append(Filter(column, "in", values))
-        sql, params = condition_sql(BoolGroup("and", tuple(filters)), EVERY_ROW)
-        return Query(sql, params)
+        return BoolGroup("and", tuple(filters))
 
 
 @dataclass(frozen=True)
@@ -116,11 +113,9 @@ class IndexFilter:
     def terms(self) -> tuple[tuple[Column, str], ...]:
         return self.content.terms
 
-    def condition(self, claims: Claims | None) -> Query:
+    def condition(self, claims: Claims | None) -> Condition:
         inner = self.content.condition(claims)
-        if inner is NO_ROW:
-            return NO_ROW
-        return build_index_condition(self.content.table, self.key, inner)
+        return NO_ROW if inner is NO_ROW else Indexed(self.content.table, self.key, inner)
 
 
 @dataclass(frozen=True)

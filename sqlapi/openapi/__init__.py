@@ -10,29 +10,20 @@ from quart import Quart
 from quart_schema.openapi import Info
 
 from sqlapi import __version__
-from sqlapi.gateway import Gateway
 from sqlapi.openapi.extension import SqlapiSchema
-
-# /assets/<name> -> its file under sqlapi/docs_assets/ (written by scripts/refresh_docs_assets.py).
-ASSETS = {
-    "swagger-ui-bundle.js": "swagger-ui/swagger-ui-bundle.js",
-    "swagger-ui.css": "swagger-ui/swagger-ui.css",
-    "swagger-ui-standalone-preset.js": "swagger-ui/swagger-ui-standalone-preset.js",
-    "favicon-32x32.png": "swagger-ui/favicon-32x32.png",
-    "redoc.standalone.js": "redoc/redoc.standalone.js",
-}
+from sqlapi.services import Services
 
 
-def install(app: Quart, gateway: Gateway) -> SqlapiSchema:
+def install(app: Quart, services: Services) -> SqlapiSchema:
     """Document the app; Swagger UI and ReDoc load their files from /assets, never a CDN."""
-    database_name = gateway.settings.database.name
+    database_name = services.settings.database.name
     info = Info(
         title=f"sqlapi: {database_name}",
         version=__version__,
         description="A read-only JSON API over the SQLite database "
         f"`{database_name}`. Every table and view has its own typed paths.",
     )
-    extension = SqlapiSchema(gateway, app, info=info, scalar_ui_path=None)
+    extension = SqlapiSchema(services, app, info=info, scalar_ui_path=None)
 
     building: list[asyncio.Future[Any]] = []
 

@@ -4,8 +4,8 @@ text), and its rows typed by what each output holds."""
 
 from __future__ import annotations
 
-from sqlapi.aggregates import possible_terms
-from sqlapi.keys import path_segment
+from sqlapi.model.names import path_segment
+from sqlapi.model.schema import Table
 from sqlapi.openapi.components import (
     DEPENDS_ON,
     INT64,
@@ -14,8 +14,8 @@ from sqlapi.openapi.components import (
     ref,
     value_schema,
 )
-from sqlapi.query.aggregates import Aggregate, GroupKey, output_column
-from sqlapi.schema import Table
+from sqlapi.request.aggregates import output_column, possible_terms
+from sqlapi.request.types import Aggregate, GroupKey
 
 
 def _items(values: list[str], description: str, name: str) -> Json:
@@ -29,50 +29,6 @@ def aggregate_path(
     table: Table, base: str, errors: tuple[str, ...], filters: list[Json]
 ) -> tuple[str, Json, dict[str, Json]]:
     """(path, path item, schemas) of `/api/tables/{table}/aggregate`."""
-    keys, outputs = possible_terms(table)
-    group = [f"{k.bucket}:{k.column.name}" if k.bucket else k.column.name for k in keys]
-    functions = [
-        f"{a.function}:{a.column.name}" if a.column is not None else a.function for a in outputs
-    ]
-    listed: list[GroupKey | Aggregate] = [
-        *(k for k in keys if k.bucket is None),
-        *(a for a in outputs if a.function in ("sum", "min", "max")),
-    ]  # typed as their columns; the others are typed by their names' pattern
-    row: Json = {
-        "type": "object",
-        "properties": {t.name: value_schema(output_column(t), described=False) for t in listed},
-        "patternProperties": {
-            "^count(?:_distinct_.+)?$": INT64,
-            "^avg_.+$": {"type": ["number", "null"]},
-            "^(?:year|month|day|hour)_.+$": {"type": ["string", "null"]},
-        },
-        "additionalProperties": False,
-        "description": "group keys (a column, or `month_borrowed` for month:borrowed) and "
-        "outputs (`count`, `avg_rating` for avg:rating...), as asked",
-    }  # fmt: skip
-    answer: Json = {
-        "type": "object",
-        "required": ["table", "group", "rows", "next", "next_url"],
-        "properties": {
-            "table": {"type": "string"},
-            "group": {"type": "array", "items": {"type": "string"}},
-            "rows": {"type": "array", "items": ref("schemas", f"{base}AggregateRow")},
-            "next": {"type": ["string", "null"]},
-            "next_url": {"type": ["string", "null"]},
-        },
-    }
-    search = [ref("parameters", "search")] if table.fts is not None else []
-    parameters = [
-        _items(group, "group by these columns, or date buckets of ISO-8601 text "
-               "(year:, month:, day:, hour:)", "_group"),
-        _items(functions, "outputs (default count)", "_agg"),
-        {"name": "_sort", "in": "query", "style": "form", "explode": False,
-         "schema": {"type": "array", "items": {"type": "string"}},
-         "description": "order by group keys or outputs (their names, as _group and _agg "
-                        "ask for them); '-' for descending",
-         DEPENDS_ON: ["_group", "_agg"]},
-        *(ref("parameters", n) for n in ("limit", "after", "format", "ints")), *search, *filters,
-    ]  # fmt: skip
     content = {
         "application/json": {"schema": ref("schemas", f"{base}Aggregates")},
         "application/x-ndjson": {"schema": {"type": "string"}},
@@ -85,12 +41,67 @@ def aggregate_path(
             "description": "Filters, `_or` and `_search` apply before grouping; results are "
             "cached until the file changes.",
             "tags": [table.name],
-            "parameters": parameters,
+            "parameters": _parameters(table, filters),
             "responses": {
                 "200": {"description": "a page of groups", "content": content},
                 **problem_responses(errors),
             },
         }
     }
-    schemas = {f"{base}AggregateRow": row, f"{base}Aggregates": answer}
+    schemas = {f"{base}AggregateRow": _row_schema(table), f"{base}Aggregates": _answer(base)}
     return f"/api/tables/{path_segment(table.name)}/aggregate", item, schemas
+
+
+def _row_schema(table: Table) -> Json:
+    """One group's row: its keys and outputs, typed by their columns or their names."""
+    keys, outputs = possible_terms(table)
+    listed: list[GroupKey | Aggregate] = [
+        *(k for k in keys if k.bucket is None),
+        *(a for a in outputs if a.function in ("sum", "min", "max")),
+    ]  # typed as their columns; the others are typed by their names' pattern
+    return {
+        "type": "object",
+        "properties": {t.name: value_schema(output_column(t), described=False) for t in listed},
+        "patternProperties": {
+            "^count(?:_distinct_.+)?$": INT64,
+            "^avg_.+$": {"type": ["number", "null"]},
+            "^(?:year|month|day|hour)_.+$": {"type": ["string", "null"]},
+        },
+        "additionalProperties": False,
+        "description": "group keys (a column, or `month_borrowed` for month:borrowed) and "
+        "outputs (`count`, `avg_rating` for avg:rating...), as asked",
+    }  # fmt: skip
+
+
+def _answer(base: str) -> Json:
+    return {
+        "type": "object",
+        "required": ["table", "group", "rows", "next", "next_url"],
+        "properties": {
+            "table": {"type": "string"},
+            "group": {"type": "array", "items": {"type": "string"}},
+            "rows": {"type": "array", "items": ref("schemas", f"{base}AggregateRow")},
+            "next": {"type": ["string", "null"]},
+            "next_url": {"type": ["string", "null"]},
+        },
+    }
+
+
+def _parameters(table: Table, filters: list[Json]) -> list[Json]:
+    keys, outputs = possible_terms(table)
+    group = [f"{k.bucket}:{k.column.name}" if k.bucket else k.column.name for k in keys]
+    functions = [
+        f"{a.function}:{a.column.name}" if a.column is not None else a.function for a in outputs
+    ]
+    search = [ref("parameters", "search")] if table.fts is not None else []
+    return [
+        _items(group, "group by these columns, or date buckets of ISO-8601 text "
+               "(year:, month:, day:, hour:)", "_group"),
+        _items(functions, "outputs (default count)", "_agg"),
+        {"name": "_sort", "in": "query", "style": "form", "explode": False,
+         "schema": {"type": "array", "items": {"type": "string"}},
+         "description": "order by group keys or outputs (their names, as _group and _agg "
+                        "ask for them); '-' for descending",
+         DEPENDS_ON: ["_group", "_agg"]},
+        *(ref("parameters", n) for n in ("limit", "after", "format", "ints")), *search, *filters,
+    ]  # fmt: skip

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlapi.params import RequestLimits
-from sqlapi.schema import Column, JsonType
+from sqlapi.model.schema import Column, JsonType
+from sqlapi.request.operators import OPERATORS
+from sqlapi.request.types import RequestLimits
+from sqlapi.respond.formats import FORMATS
 
 Json = dict[str, Any]
 INT64: Json = {"type": "integer", "format": "int64"}
@@ -19,20 +21,6 @@ _TYPES: dict[JsonType, Json] = {
     "boolean": {"type": "boolean"},
     "blob": {"type": "string", "format": "byte"},
     "any": {},
-}
-# The filters the document lists for a column, by its JSON type (every operator applies
-# to every column; these are the ones that make sense for the type).
-_EVERY = ("not", "in", "notin", "isnull", "notnull")
-_ORDER = ("gt", "gte", "lt", "lte")
-_TEXT = ("contains", "startswith", "endswith", "like", "glob")
-_ARRAYS = ("arraycontains", "arraynotcontains")  # of a JSON array held as text
-OPERATORS_BY_TYPE: dict[JsonType, tuple[str, ...]] = {
-    "integer": _EVERY + _ORDER,
-    "number": _EVERY + _ORDER,
-    "string": _EVERY + _ORDER + _TEXT + _ARRAYS,
-    "any": _EVERY + _ORDER + _TEXT + _ARRAYS,
-    "boolean": ("not", "isnull", "notnull"),
-    "blob": _EVERY,
 }
 PROBLEMS = {
     "400": ("BadRequest", "Bad request: the detail says which parameter"),
@@ -82,11 +70,12 @@ _LISTS: dict[JsonType, str] = {  # the values of `col__in` and `col__notin`, by 
 def filter_schema(column: Column, op: str | None) -> Json:
     """The type of the value of filter `column__op` (`op` None: the column itself)."""
     typed = _TYPES[column.json_type] or _SCALAR
-    if op in ("in", "notin"):
+    group = OPERATORS[op].group if op is not None else "comparison"
+    if group == "list":
         return ref("schemas", _LISTS[column.json_type])  # defined once (shared_schemas)
-    if op in ("isnull", "notnull"):
+    if group == "null":
         return {"type": "boolean"}
-    if op in _TEXT or op in _ARRAYS:
+    if group in ("pattern", "array"):
         return {"type": "string"}
     return typed
 
@@ -97,6 +86,10 @@ def _param(name: str, schema: Json, description: str, **more: object) -> Json:
 
 def shared_parameters(limits: RequestLimits) -> dict[str, Json]:
     """The reserved parameters every table shares, under components/parameters."""
+    return _paging(limits) | _shaping()
+
+
+def _paging(limits: RequestLimits) -> dict[str, Json]:
     return {
         "limit": _param(
             "_limit",
@@ -117,6 +110,11 @@ def shared_parameters(limits: RequestLimits) -> dict[str, Json]:
         ),
         "count": _param("_count", {"type": "boolean"}, "add the exact count of matching rows"),
         "search": _param("_search", {"type": "string"}, "full-text search (words are ANDed)"),
+    }
+
+
+def _shaping() -> dict[str, Json]:
+    return {
         "shape": _param(
             "_shape",
             {"enum": ["objects", "arrays"]},
@@ -125,7 +123,7 @@ def shared_parameters(limits: RequestLimits) -> dict[str, Json]:
         ),
         "format": _param(
             "_format",
-            {"enum": ["json", "ndjson", "csv"]},
+            {"enum": list(FORMATS)},
             "ndjson or csv stream every matching row (also chosen by Accept)",
         ),
         "ints": _param(
@@ -161,11 +159,17 @@ def shared_parameters(limits: RequestLimits) -> dict[str, Json]:
 
 def shared_schemas() -> dict[str, Json]:
     """Schemas every table shares: the problem, column values, and the variants."""
-    nullable_string = {"type": ["string", "null"]}
     lists = {
         name: {"type": "array", "items": _TYPES[kind] or _SCALAR} for kind, name in _LISTS.items()
     }
-    return lists | {
+    return lists | _answers() | _variants()
+
+
+_NULLABLE_STRING: Json = {"type": ["string", "null"]}
+
+
+def _answers() -> dict[str, Json]:
+    return {
         "Problem": {
             "type": "object",
             "description": "An RFC 9457 problem: every error sqlapi sends.",
@@ -197,10 +201,15 @@ def shared_schemas() -> dict[str, Json]:
                         "properties": {"value": {}, "count": INT64},
                     },
                 },
-                "next": nullable_string,
-                "next_url": nullable_string,
+                "next": _NULLABLE_STRING,
+                "next_url": _NULLABLE_STRING,
             },
         },
+    }
+
+
+def _variants() -> dict[str, Json]:
+    return {
         "ArraysPage": {
             "type": "object",
             "description": "The answer with _shape=arrays: each row an array of values, in "
@@ -209,8 +218,8 @@ def shared_schemas() -> dict[str, Json]:
             "properties": {
                 "columns": {"type": "array", "items": {"type": "string"}},
                 "rows": {"type": "array", "items": {"type": "array"}},
-                "next": nullable_string,
-                "next_url": nullable_string,
+                "next": _NULLABLE_STRING,
+                "next_url": _NULLABLE_STRING,
                 "count": INT64,
             },
         },

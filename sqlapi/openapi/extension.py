@@ -1,4 +1,4 @@
-"""QuartSchema for one gateway: the cached document (and one per table) with ETags, and
+"""QuartSchema for one services: the cached document (and one per table) with ETags, and
 the offline documentation pages. Swagger UI offers one document per table through its
 definition selector once the database has more tables than one page can show quickly."""
 
@@ -10,9 +10,9 @@ from quart import Quart, Response, render_template, request
 from quart_schema import QuartSchema, hide
 
 from sqlapi.auth.caller import ANYONE
-from sqlapi.gateway import Gateway
-from sqlapi.keys import path_segment
+from sqlapi.model.names import path_segment
 from sqlapi.openapi.provider import SqlapiOpenAPIProvider
+from sqlapi.services import Services
 
 SELECTOR_FROM = 50  # tables: beyond this, /docs shows one table's document at a time
 # The docs pages may load and fetch only from sqlapi itself (ReDoc would otherwise fetch
@@ -43,13 +43,13 @@ def docs_page(html: str) -> Response:
 
 
 class SqlapiSchema(QuartSchema):
-    """QuartSchema serving the cached documents, for one gateway."""
+    """QuartSchema serving the cached documents of one database."""
 
     openapi_provider_class = SqlapiOpenAPIProvider
     openapi_provider: SqlapiOpenAPIProvider
 
-    def __init__(self, gateway: Gateway, app: Quart, **options: Any) -> None:
-        self.gateway = gateway
+    def __init__(self, services: Services, app: Quart, **options: Any) -> None:
+        self.services = services
         super().__init__(app, **options)
         app.add_url_rule("/openapi/<table_name>.json", "openapi_table", self.openapi_table)
 
@@ -61,13 +61,13 @@ class SqlapiSchema(QuartSchema):
     @hide
     async def openapi_table(self, table_name: str) -> Response:
         """The document of one table (`/openapi/books.json`)."""
-        table = self.gateway.table(table_name, ANYONE)
+        table = self.services.access(ANYONE).table(table_name)
         built = await self.openapi_provider.built()
         return json_answer(*built.table(table.name))
 
     @hide
     async def swagger_ui(self) -> Response:  # type: ignore[override]  # any Quart answer
-        tables = self.gateway.schema.tables
+        tables = self.services.schema.tables
         urls = []
         if len(tables) > SELECTOR_FROM:
             urls = [{"name": t.name, "url": f"/openapi/{path_segment(t.name)}.json"}

@@ -9,13 +9,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlapi.config import NamedQuery
-from sqlapi.keys import path_segment
-from sqlapi.models import safe_name
+from sqlapi.auth.settings import NamedQuery
+from sqlapi.model.names import path_segment
+from sqlapi.model.schema import Schema, Table, fold
 from sqlapi.openapi.components import INT64, Json, problem_responses, ref, value_schema
+from sqlapi.openapi.names import safe_name
 from sqlapi.openapi.tables import Parts, filters_schema
-from sqlapi.params import RequestLimits
-from sqlapi.schema import Schema, Table, fold
+from sqlapi.request.types import RequestLimits
 
 _QUERY_TYPES: dict[str, Json] = {
     "integer": INT64,
@@ -55,7 +55,7 @@ def _answer(value: Json, tables: list[str] | None) -> Json:
 
 
 def _candidates(tables: list[Table]) -> list[Table]:
-    """The tables `/api/data` chooses among without `_table` (gateway.table_for_column):
+    """The tables `/api/data` chooses among without `_table` (services.table_for_column):
     plain tables, then full-text tables, then views, the first group that has any."""
     plain = [t for t in tables if t.kind == "table" and (t.fts is None or t.fts.key is not None)]
     full_text = [

@@ -16,10 +16,10 @@ from quart_schema.openapi import OpenAPIProvider
 from werkzeug.routing import Rule
 
 from sqlapi.config import Settings
-from sqlapi.encoding import dumps
-from sqlapi.exposure import Exposure
-from sqlapi.gateway import Gateway
-from sqlapi.keys import path_segment
+from sqlapi.http.marks import DOCUMENTED_APART
+from sqlapi.model.encoding import dumps
+from sqlapi.model.names import path_segment
+from sqlapi.model.schema import fold
 from sqlapi.openapi.components import (
     API_ERRORS,
     PUBLIC_ERRORS,
@@ -31,8 +31,8 @@ from sqlapi.openapi.components import (
 )
 from sqlapi.openapi.generic import data_paths, query_paths
 from sqlapi.openapi.tables import Parts, TableDocument
-from sqlapi.routes import DOCUMENTED_APART
-from sqlapi.schema import fold
+from sqlapi.services import Services
+from sqlapi.store.exposure import Exposure
 
 BEARER = {
     "type": "http",
@@ -130,9 +130,9 @@ class SqlapiOpenAPIProvider(OpenAPIProvider):
 
     def __init__(self, app: Quart, extension: QuartSchema) -> None:
         super().__init__(app, extension)
-        gateway = getattr(extension, "gateway", None)
-        assert isinstance(gateway, Gateway)
-        self.gateway = gateway
+        services = getattr(extension, "services", None)
+        assert isinstance(services, Services)
+        self.services = services
 
     def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
         if getattr(self._app.view_functions[rule.endpoint], DOCUMENTED_APART, False):
@@ -143,7 +143,7 @@ class SqlapiOpenAPIProvider(OpenAPIProvider):
         return self._current().document
 
     def _current(self) -> Built:
-        exposure = self.gateway.exposure
+        exposure = self.services.exposure
         if self._built is None or self._built.exposure is not exposure:
             self._built = self._make(exposure)
         return self._built
@@ -152,7 +152,7 @@ class SqlapiOpenAPIProvider(OpenAPIProvider):
         """The document of what is exposed now, built in a worker thread so that the event
         loop keeps answering meanwhile (a thousand tables take a second or more); requests
         that arrive during a build wait for that build."""
-        exposure = self.gateway.exposure
+        exposure = self.services.exposure
         if self._built is not None and self._built.exposure is exposure:
             return self._built
         if self._pending is None or self._pending[0] is not exposure:
@@ -161,25 +161,25 @@ class SqlapiOpenAPIProvider(OpenAPIProvider):
                 asyncio.ensure_future(asyncio.to_thread(self._make, exposure)),
             )
         built = await asyncio.shield(self._pending[1])
-        if built.exposure is self.gateway.exposure:
+        if built.exposure is self.services.exposure:
             self._built = built
         return built
 
     def _make(self, exposure: Exposure) -> Built:
         document = super().schema()
-        settings = self.gateway.settings
+        settings = self.services.settings
         schemes, alternatives = security(settings)
         keyed = bool(schemes)
         errors = API_ERRORS if keyed else PUBLIC_ERRORS
         self._finish_generic(document, exposure, errors, keyed)
-        tables = TableDocument(exposure.schema, self.gateway.limits, errors)
+        tables = TableDocument(exposure.schema, self.services.limits, errors)
         parts: Parts = tables.build()
-        data_paths(exposure.schema, tables.names, errors, parts, self.gateway.limits)
+        data_paths(exposure.schema, tables.names, errors, parts, self.services.limits)
         query_paths(settings.queries, exposure.query_columns, errors, parts)
         document["paths"] = {**dict(document["paths"]), **parts.paths}
         components = document["components"]
         components["schemas"] = {**components["schemas"], **shared_schemas(), **parts.schemas}
-        components["parameters"] = {**shared_parameters(self.gateway.limits), **parts.parameters}
+        components["parameters"] = {**shared_parameters(self.services.limits), **parts.parameters}
         components["responses"] = shared_responses()
         if keyed:
             components["securitySchemes"] = schemes

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlapi.keys import path_segment
-from sqlapi.models import component_names
+from sqlapi.model.names import path_segment
+from sqlapi.model.schema import Column, Schema, Table, fold
 from sqlapi.openapi.aggregates import aggregate_path
 from sqlapi.openapi.components import (
-    OPERATORS_BY_TYPE,
     STREAM,
     VARIANT,
     Json,
@@ -24,8 +23,10 @@ from sqlapi.openapi.components import (
     ref,
     value_schema,
 )
-from sqlapi.params import RESERVED, RequestLimits
-from sqlapi.schema import Column, Schema, Table, fold
+from sqlapi.openapi.names import component_names
+from sqlapi.request.operators import operators_for
+from sqlapi.request.reserved import RESERVED
+from sqlapi.request.types import RequestLimits
 
 _KEY_PATTERNS = {"integer": "[+-]?[0-9]{1,18}", "boolean": "(?:true|false|1|0)"}
 EVENTS_DESCRIPTION = (
@@ -208,8 +209,8 @@ def page_schema(base: str) -> Json:
 
 
 def _filter_names(column: Column) -> list[tuple[str, str | None]]:
-    ops = OPERATORS_BY_TYPE[column.json_type]
-    return [(column.name, None), *((f"{column.name}__{op}", op) for op in ops)]
+    ops = operators_for(column.json_type)
+    return [(column.name, None), *((f"{column.name}__{op.name}", op.name) for op in ops)]
 
 
 def filters_schema(table: Table, limits: RequestLimits) -> Json:
@@ -271,7 +272,16 @@ def table_parameters(table: Table, base: str) -> dict[str, Json]:
             "description": "order by these columns; '-' for descending; the key breaks ties",
         },
     }
-    alias = "(?:[A-Za-z_][A-Za-z0-9_]*:)?"
+    return own | _relation_parameters(table, base) | _json_parameter(table, base)
+
+
+_ALIAS = "(?:[A-Za-z_][A-Za-z0-9_]*:)?"
+
+
+def _relation_parameters(table: Table, base: str) -> dict[str, Json]:
+    """`_expand` listing the table's foreign keys, `_embed` the tables that refer to it."""
+    own: dict[str, Json] = {}
+    alias = _ALIAS
     if table.foreign_keys:
         keys = "|".join(pattern_text(k.columns[0]) for k in table.foreign_keys)
         own[f"{base}_expand"] = _list_parameter(
@@ -292,6 +302,11 @@ def table_parameters(table: Table, base: str) -> dict[str, Json]:
             "with a next_url): `[alias:]child_table[.fk_column][(col,...)]`; tables: "
             + ", ".join(sorted({r.table for r in table.referenced_by})),
         )  # fmt: skip
+    return own
+
+
+def _json_parameter(table: Table, base: str) -> dict[str, Json]:
+    own: dict[str, Json] = {}
     texts = [c.name for c in table.columns if c.json_type in ("string", "any")]
     if texts:
         own[f"{base}_json"] = {

@@ -1,0 +1,1 @@
+"""The pure model every stage shares: the schema, values, cursors, URL names, errors."""

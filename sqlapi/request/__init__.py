@@ -1,0 +1,1 @@
+"""Query string -> typed request. Pure: imports neither quart nor aiosqlite."""

@@ -1,0 +1,1 @@
+"""Running a request and shaping its answer: pages, exports, relations, formats."""

@@ -1,0 +1,1 @@
+"""SQLite: hardened connections, the pool, the watcher, introspection and what is exposed."""
