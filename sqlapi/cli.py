@@ -71,6 +71,8 @@ def _load(settings: Settings) -> Exposure:
         return expose(settings)
     except sqlite3.DatabaseError as error:
         fail(f"{settings.database}: {unreadable(error)}")
+    except MemoryError:
+        fail(f"{settings.database}: SQLite runs out of memory reading its schema")
     except OSError as error:
         fail(f"{settings.database}: {error.strerror or error}")
     except ConfigError as error:

@@ -47,12 +47,16 @@ def _claim_text(value: object) -> str | None:
 def _canonical(value: Value, text: str, column: Column) -> bool:
     """Whether `text` is the one spelling of `value`: digits as Python writes an integer,
     a REAL as its shortest round trip (an integral one only in a REAL column: elsewhere
-    it equals the integer, whose spelling is the one), BLOBs as padded standard base64,
-    text as itself."""
+    it equals the integer, whose spelling is the one; zero only as 0.0), BLOBs as padded
+    standard base64, text as itself."""
     if isinstance(value, int):
         return text == str(value)
     if isinstance(value, float):
-        return text == repr(value) and (column.affinity == "REAL" or not value.is_integer())
+        integer_spelled = value.is_integer() and abs(value) < 2**63  # an integer equals it
+        zero = value == 0 and text != "0.0"  # SQLite compares -0.0 equal to 0.0
+        return (
+            text == repr(value) and not zero and (column.affinity == "REAL" or not integer_spelled)
+        )
     if isinstance(value, bytes):
         return text == base64.b64encode(value).decode("ascii")
     return True
@@ -205,8 +209,9 @@ def _over_readers(schema: Schema, filters: dict[str, RowFilter]) -> RowPolicies:
             continue
         content = fold(table.content.table) if table.content is not None else None
         own = filters.get(content) if content is not None else None
-        if own is not None and table.sources <= {name} | own.table.sources:
-            key = table.content.key  # type: ignore[union-attr]
+        key = table.content.key if table.content is not None else ""
+        exact = own is not None and own.table.identified_by(key)  # one content row per rowid
+        if own is not None and exact and table.sources <= {name} | own.table.sources:
             column = own.table.column(key)
             applied[name] = IndexFilter(own, column.name if column is not None else key)
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 from typing import Any
@@ -18,7 +19,9 @@ import orjson
 from sqlapi.model.schema import Column
 
 JS_SAFE_INTEGER = 2**53 - 1
-JSON_VALUE = "sqlapi_json_value"  # sqlite_json_value, as SQL on sqlapi's own connections
+# sqlite_json_value, as SQL on sqlapi's own connections: under a name of this process's own,
+# which no file's schema can know to call (docs/security.md, "What a schema may call")
+JSON_VALUE = f"sqlapi_json_value_{secrets.token_hex(6)}"
 AS_BOOLEAN, INTS_AS_STRINGS = 1, 2  # its flags
 Values = Sequence[Any]  # one row's values, as a tuple from SQLite or a list once converted
 Convert = Callable[[Values], Values]

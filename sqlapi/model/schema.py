@@ -165,6 +165,15 @@ class Table:
         """The folded names of the objects whose data this one reveals."""
         return self.reads or frozenset({fold(self.name)})
 
+    def identified_by(self, name: str) -> bool:
+        """Whether the column `name` tells this table's rows apart as its rowid does (the
+        rowid itself, or an INTEGER PRIMARY KEY): what a full-text index's rowid may be
+        mapped to for its rows to be this table's exactly."""
+        column = self.column(name)
+        if column is not None:
+            return column.is_rowid
+        return fold(name) in ROWID_ALIASES and not self.without_rowid
+
     @property
     def column_names(self) -> list[str]:  # a new list: callers may keep or change it
         return [c.name for c in self.columns]

@@ -29,8 +29,13 @@ def ordering(table: Table, sort: Sequence[SortKey]) -> tuple[SortKey, ...]:
     are sorted, every other column) so that the order is total and pages are stable."""
     named = {c.column.name for c in sort}
     # no rowid after a `_sort`: one more ORDER BY term can turn SQLite from an index scan
-    # to a sort of the whole table
-    tie_breakers = (table.key_columns or table.columns) if sort else key_order(table)
+    # to a sort of the whole table. A table whose key is hidden is ordered by what it
+    # shows, so that its rows' order tells nothing of the hidden key: rows that tie show
+    # the same values (and a table whose rowid every alias shadows, by its columns too).
+    keyless_table = table.kind == "table" and not table.key_columns
+    tie_breakers = (
+        (table.key_columns or table.columns) if sort or keyless_table else key_order(table)
+    )
     return (*sort, *(SortKey(c) for c in tie_breakers if c.name not in named))
 
 

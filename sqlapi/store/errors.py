@@ -75,6 +75,12 @@ def problem_from_sqlite(error: BaseException, origin: Origin, time_limit_ms: int
     a mistake in the request is a 400 (never a retry), a refusal a 403, the file busy or
     unreadable a 503. Only errors of the database itself ask the client to try again."""
     code, message = result_code(error), str(error)
+    if isinstance(error, MemoryError):
+        return bad_request(
+            "SQLite ran out of memory for this request: ask for less (fewer rows or columns, "
+            "or a table instead of a view nested this deep)",
+            problem_type="too-large",
+        )
     if code == sqlite3.SQLITE_INTERRUPT or message == "interrupted":
         return QueryTimeout(time_limit_ms)
     if code in _BUSY:

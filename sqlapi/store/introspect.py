@@ -7,7 +7,7 @@ import dataclasses
 import re
 import sqlite3
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 from sqlapi.model.schema import (
     ROWID_ALIASES,
@@ -163,12 +163,14 @@ def _indexes(conn: sqlite3.Connection, name: str) -> tuple[Index, ...]:
     return tuple(indexes)
 
 
-def _kind(row: sqlite3.Row) -> Literal["table", "view", "virtual table"]:
+def _kind(row: Mapping[str, Any]) -> Literal["table", "view", "virtual table"]:
     return {"view": "view", "virtual": "virtual table"}.get(row["type"], "table")  # type: ignore[return-value]
 
 
-def _reason(error: sqlite3.Error) -> str:
+def _reason(error: BaseException) -> str:
     """SQLite's error, said as why an object is not served."""
+    if isinstance(error, MemoryError):
+        return "SQLite runs out of memory describing it"
     text = str(error)
     missing = _NO_MODULE.fullmatch(text)
     return f"module {missing.group(1)!r} is not available" if missing else text
@@ -194,14 +196,35 @@ def _spatial(columns: list[Column], module: str, arguments: list[str]) -> list[C
     return typed
 
 
-def _listed(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    return _rows(
-        conn,
-        "SELECT t.name, t.type, t.wr, t.strict, s.sql FROM pragma_table_list AS t "
-        "LEFT JOIN sqlite_schema AS s ON s.name = t.name "
-        "WHERE t.schema = 'main' AND t.type IN ('table', 'view', 'virtual', 'shadow') "
-        "AND t.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY t.name",
-    )
+_LISTING = (
+    "SELECT t.name, t.type, t.wr, t.strict, s.sql FROM pragma_table_list{one} AS t "
+    "LEFT JOIN sqlite_schema AS s ON s.name = t.name "
+    "WHERE t.schema = 'main' AND t.type IN ('table', 'view', 'virtual', 'shadow') "
+    "AND t.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY t.name"
+)
+UNREADABLE = (sqlite3.Error, MemoryError)  # MemoryError: SQLite's SQLITE_NOMEM
+
+
+def _listed(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every object of the main schema. Listing them all at once describes every view,
+    and one SQLite cannot describe would fail the whole list: then each is listed on its
+    own, and one that fails is kept for `_table` to fail on (and be skipped, with why)."""
+    try:
+        return [dict(row) for row in _rows(conn, _LISTING.format(one=""))]
+    except UNREADABLE:
+        pass
+    listed: list[dict[str, Any]] = []
+    for name, kind, sql in conn.execute(
+        "SELECT name, type, sql FROM sqlite_schema WHERE type IN ('table', 'view') "
+        "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+    ):
+        try:
+            listed += [dict(row) for row in _rows(conn, _LISTING.format(one="(?)"), name)]
+        except UNREADABLE:
+            virtual = str(sql or "").upper().startswith("CREATE VIRTUAL")
+            kind = "virtual" if virtual else kind
+            listed.append({"name": name, "type": kind, "wr": 0, "strict": 0, "sql": sql})
+    return listed
 
 
 def introspect(conn: sqlite3.Connection) -> Schema:
@@ -217,7 +240,7 @@ def introspect(conn: sqlite3.Connection) -> Schema:
             continue
         try:
             table = _table(conn, row)
-        except sqlite3.Error as error:
+        except UNREADABLE as error:
             reason = _reason(error)
             skipped.append(Skipped(row["name"], _kind(row), reason))
             parsed = parse_module(row["sql"] or "") if row["type"] == "virtual" else None
@@ -246,7 +269,7 @@ def introspect(conn: sqlite3.Connection) -> Schema:
     )
 
 
-def _table(conn: sqlite3.Connection, row: sqlite3.Row) -> Table:
+def _table(conn: sqlite3.Connection, row: Mapping[str, Any]) -> Table:
     """One object of the file as a Table; sqlite3.Error if SQLite cannot describe it."""
     name, sql = row["name"], row["sql"] or ""
     is_view = row["type"] == "view"

@@ -35,7 +35,9 @@ T = TypeVar("T")
 # back to back, wakes up to a locked file every time: readers starved (503s).
 BUSY_WAIT_S = 0.002
 BUSY_PAUSE_S = 0.001
-STATEMENT_ERRORS = (sqlite3.Error, OverflowError)  # OverflowError: an int SQLite cannot bind
+# OverflowError: an int SQLite cannot bind; MemoryError: SQLite's SQLITE_NOMEM (a program
+# past what SQLite will allocate, e.g. views nested thousands deep)
+STATEMENT_ERRORS = (sqlite3.Error, OverflowError, MemoryError)
 STOPPING_EVERY_S = 0.01  # how often a query nobody waits for is interrupted until it ends
 
 

@@ -130,7 +130,7 @@ def restrict(
         or (allowed is not None and fold(t.name) not in allowed)
     }
     reads = {fold(t.name): _reads_of(t, model) for t in schema.tables}
-    judge = _Judge(schema, reads, configured_out, {t for t, _ in hidden}, reveals_hidden)
+    judge = _Judge(schema, reads, configured_out, hidden, reveals_hidden)
     reasons = judge.decide(configured_out | unfit)
     skipped = list(schema.skipped)
     kept = []
@@ -179,8 +179,12 @@ class _Judge:
     schema: Schema
     reads: Mapping[str, ObjectReads]
     configured_out: set[str]
-    hidden_tables: set[str]
+    hidden: Hidden
     reveals_hidden: RevealsHidden | None
+
+    @property
+    def hidden_tables(self) -> set[str]:
+        return {t for t, _ in self.hidden}
 
     def decide(self, out: set[str]) -> dict[str, str | None]:
         holders = {fold(t.name) for t in self.schema.tables if t.kind == "table"} - out
@@ -204,9 +208,25 @@ class _Judge:
         if reads.hidden_feed:
             return "filled by triggers that read a hidden column"
         program, reveals = reads.program, self.reveals_hidden
-        if program is not None and reveals is not None and reveals(program):
+        view = table.kind == "view"  # (a table's own hidden columns are simply not shown)
+        if view and program is not None and reveals is not None and reveals(program):
             return "reads a hidden column"
+        if reads.lists is not None and self._hides_words(reads.lists):
+            return "lists the words of a hidden column"
         return self._indexed_view(table)
+
+    def _hides_words(self, name: str) -> bool:
+        """Whether a full-text index holds words of a hidden column: its own, or its
+        content table's it copies."""
+        index = self.schema.table(name)
+        if index is None:
+            return True  # not served anyway; its words are no one's to list
+        content = fold(index.content.table) if index.content is not None else None
+        return any(
+            (fold(index.name), fold(c.name)) in self.hidden
+            or (content, fold(c.name)) in self.hidden
+            for c in index.columns
+        )
 
     def _indexed_view(self, table: Table) -> str | None:
         """A full-text index of a view holds the view's text as its writer read it, hidden
@@ -264,7 +284,8 @@ def _with_search(tables: list[Table]) -> list[Table]:
         target = by_name.get(fold(content.table))
         if target is None or fold(content.table) in chosen:
             continue
-        if all(target.column(c) is not None for c in fts.columns):
+        exact = target.identified_by(content.key)  # else a match would find other rows
+        if exact and all(target.column(c) is not None for c in fts.columns):
             chosen[fold(content.table)] = FullText(table.name, fts.columns, content.key)
     return [
         dataclasses.replace(t, fts=chosen[fold(t.name)], _by_name={})
