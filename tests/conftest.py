@@ -8,11 +8,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from sqlapi.config import Settings, sample_database
 from tests import processes
 from tests.fixtures import LiveApp, build_edge_db
 from tests.helpers import wait_for
+
+# How hard the property tests look: `ci` (the default, and .ci/run), `dev` for a quick
+# inner loop, `thorough` before a release (HYPOTHESIS_PROFILE=thorough pytest ...).
+hypothesis_settings.register_profile("ci", max_examples=60, deadline=None)
+hypothesis_settings.register_profile("dev", max_examples=12, deadline=None)
+hypothesis_settings.register_profile("thorough", max_examples=600, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 CHINOOK = Path(__file__).resolve().parents[2] / "shared" / "data" / "chinook.sqlite"
 

@@ -213,9 +213,7 @@ FILTERS: list[tuple[list[tuple[str, str]], Any]] = [
 ]  # fmt: skip
 
 
-@settings(
-    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     keys=st.lists(st.sampled_from(KEYS), max_size=2, unique=True),
     outputs=st.lists(st.sampled_from(OUTPUTS), min_size=1, max_size=4, unique=True),

@@ -41,7 +41,7 @@ VALUES = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     declared=st.lists(st.sampled_from(DECLARED), min_size=1, max_size=4),
     rows=st.lists(st.lists(VALUES, min_size=4, max_size=4), min_size=0, max_size=6),

@@ -53,7 +53,7 @@ def shown_in_csv(row: tuple[object, ...]) -> list[object]:
     return cells
 
 
-@settings(max_examples=400, deadline=None)
+@settings(deadline=None)
 @given(st.one_of(batches(VALUE), batches(PLAIN)))
 def test_every_batch_is_written_exactly_as_csv_writer_writes_it(
     rows: list[tuple[object, ...]],

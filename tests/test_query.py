@@ -38,7 +38,7 @@ def test_quoted_names_round_trip_and_an_unknown_one_is_an_error_never_a_string()
         conn.execute(f"SELECT 1 FROM t WHERE {quote('gone')} IS NOT NULL")
 
 
-@settings(max_examples=150, deadline=None)
+@settings(deadline=None)
 @given(
     rows=st.lists(st.tuples(small, small, small), min_size=1, max_size=25),
     directions=st.lists(st.booleans(), min_size=3, max_size=3),

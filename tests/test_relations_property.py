@@ -12,14 +12,13 @@ child onto one parent, and TEXT/INTEGER key mismatches."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
-import math
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -31,6 +30,7 @@ from hypothesis import strategies as st
 from sqlapi.config import Settings, sample_database
 from tests.fixtures import LiveApp
 from tests.helpers import write
+from tests.oracle import Refused, shown, typed, value_test
 
 # ---------------------------------------------------------------------------------------
 # The generated database
@@ -210,57 +210,6 @@ def text(value: object) -> str:
 
 def fold(name: str) -> str:
     return name.lower()
-
-
-def is_boolean(declared: str) -> bool:
-    upper = declared.upper()
-    others = ("INT", "CHAR", "CLOB", "TEXT", "BLOB", "REAL", "FLOA", "DOUB")
-    return "BOOL" in upper and not any(o in upper for o in others)
-
-
-def shown(value: object, declared: str) -> object:
-    """A stored value as the API's JSON carries it."""
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if is_boolean(declared) and type(value) is int and value in (0, 1):
-        return bool(value)
-    return value
-
-
-class Refused(Exception):
-    """sqlapi must answer this request with a 400."""
-
-
-def typed(declared: str, value: str) -> object:
-    """A query-string value as sqlapi must bind it for a column of this declared type."""
-    upper = declared.upper()
-    if "INT" in upper:
-        if not re.fullmatch(r"[+-]?[0-9]+", value.strip()) or len(value) > 30:
-            raise Refused(value)
-        number = int(value)
-        if not -(2**63) <= number < 2**63:
-            raise Refused(value)
-        return number
-    if any(t in upper for t in ("CHAR", "CLOB", "TEXT")):
-        return value
-    if any(t in upper for t in ("REAL", "FLOA", "DOUB")):
-        try:
-            real = float(value)
-        except ValueError:
-            raise Refused(value) from None
-        if math.isnan(real):
-            raise Refused(value)
-        return real
-    if is_boolean(declared):
-        lowered = value.strip().lower()
-        if lowered in ("true", "1", "yes", "on"):
-            return 1
-        if lowered in ("false", "0", "no", "off"):
-            return 0
-        raise Refused(value)
-    return value  # NUMERIC affinity converts a bound string itself
 
 
 # ---------------------------------------------------------------------------------------
@@ -480,23 +429,7 @@ def term_sql(
         inner, params = term_sql(metas, target, "r", Term(None, term.column, term.op, term.value))
         return f"EXISTS (SELECT 1 FROM {q(target.name)} AS r WHERE {on} AND {inner})", params
     column, declared, value = f"{alias}.{q(term.column)}", meta.declared[term.column], term.value
-    if term.op in ("isnull", "notnull"):
-        if value not in ("true", "false"):
-            raise Refused(value)
-        null = (value == "true") == (term.op == "isnull")
-        return f"{column} IS {'' if null else 'NOT '}NULL", []
-    if term.op == "contains":
-        return f"instr(lower({column}), lower(?)) > 0", [value]
-    if term.op == "startswith":
-        return f"substr(lower({column}), 1, length(?)) = lower(?)", [value, value]
-    if term.op == "endswith":  # substr(x, -0) is all of x
-        test = f"(length(?) = 0 OR substr(lower({column}), -length(?)) = lower(?))"
-        return f"({column} IS NOT NULL AND {test})", [value, value, value]
-    if term.op == "in":
-        items = [typed(declared, v) for v in (value.split(",") if value else [])]
-        return f"{column} IN ({', '.join('?' * len(items))})", items
-    sql_op = {"exact": "=", "not": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[term.op]
-    return f"{column} {sql_op} ?", [typed(declared, value)]
+    return value_test(column, term.op, value, partial(typed, declared))
 
 
 def merged_in_lists(filters: list[Term]) -> list[Term]:
@@ -762,9 +695,7 @@ def row_url(meta: Meta, key: Sequence[object]) -> str | None:
     return f"/api/tables/{quote(meta.name)}/rows/{quote(','.join(encoded), safe='')}"
 
 
-@settings(
-    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_pages_with_relations_equal_the_sqlite_oracle(world: World, data: st.DataObject) -> None:
     case = data.draw(cases(world.metas, world.big), label="case")

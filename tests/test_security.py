@@ -181,9 +181,7 @@ def test_endless_and_huge_queries_are_cut_at_the_time_limit(
     assert get(secured, "/api/sql?sql=SELECT 1").status == 200  # and the server carries on
 
 
-@settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.text(max_size=30), st.text(max_size=60)), max_size=6))
 def test_fuzzed_query_strings_never_get_a_server_error(
     secured: LiveApp, pairs: list[tuple[str, str]]
