@@ -130,12 +130,13 @@ class SqlapiOpenAPIProvider(OpenAPIProvider):
 
     def __init__(self, app: Quart, extension: QuartSchema) -> None:
         super().__init__(app, extension)
+        self.view_functions = app.view_functions  # quart-schema's own `_app` is private
         services = getattr(extension, "services", None)
         assert isinstance(services, Services)
         self.services = services
 
     def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
-        if getattr(self._app.view_functions[rule.endpoint], DOCUMENTED_APART, False):
+        if getattr(self.view_functions[rule.endpoint], DOCUMENTED_APART, False):
             return {}, {}  # one path per table / column / query, added in _make()
         return super().build_paths(rule)
 

@@ -6,8 +6,6 @@ import asyncio
 import contextlib
 import json
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -28,7 +26,6 @@ from sqlapi.store.stopped_statements import AFFECTED, StoppedStatements
 from tests.conftest import sha256
 from tests.fixtures import LiveApp
 from tests.helpers import leased, make_db, make_wal_db, wait_for, write
-from tests.processes import spawn
 
 WRITES = [
     "INSERT INTO plain VALUES ('x', 1, 1)",
@@ -172,35 +169,6 @@ def test_a_commit_right_after_opening_is_a_new_version(tmp_path: Path, journal: 
             await db.close()
 
     assert asyncio.run(scenario()) == (1, 1)  # the commit, once; nothing after it
-
-
-@pytest.mark.slow
-def test_following_the_file_keeps_this_processs_locks_on_it(tmp_path: Path) -> None:
-    """Closing any descriptor on a file drops every POSIX lock the process holds on it,
-    SQLite's included: the watcher must not open the file itself. While a reader here
-    holds its lock, another process can still not take the file for writing."""
-    path = make_db(tmp_path / "t.db", "t")
-    reader = sqlite3.connect(path, isolation_level=None)
-    reader.execute("BEGIN")
-    assert reader.execute("SELECT count(*) FROM t").fetchone() == (3,)  # a SHARED lock
-
-    async def look() -> None:
-        db = Database(path, poll_interval_s=3600)
-        await db.open()  # looks at the file once
-        await db.look()
-        await db.close()
-
-    try:
-        asyncio.run(look())
-        writer = spawn(
-            [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], "
-             "timeout=0, isolation_level=None); c.execute('BEGIN EXCLUSIVE')", str(path)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        _, error = writer.communicate(timeout=60)
-    finally:
-        reader.close()
-    assert writer.returncode != 0 and "database is locked" in error, error
 
 
 def test_identical_scans_asked_at_once_run_one_query(tmp_path: Path) -> None:

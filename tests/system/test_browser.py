@@ -15,7 +15,7 @@ from tests.servers import serving
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
          "--no-first-run", "--disable-component-update", "--disable-sync"]  # fmt: skip
-SCREENSHOT = Path(__file__).parents[1] / "docs" / "swagger-ui.png"
+SCREENSHOT = Path(__file__).parents[2] / "docs" / "swagger-ui.png"
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):

@@ -22,7 +22,7 @@ from tests.openapi_doc import parameters
 
 pytestmark = pytest.mark.both_sqlites  # .ci/run runs these on a current SQLite too
 
-EXAMPLE = Path(__file__).parents[1] / "sqlapi.example.toml"
+EXAMPLE = Path(__file__).parents[2] / "sqlapi.example.toml"
 FULL_KEY, CATALOGUE_KEY = "full-" + "a" * 40, "catalogue-" + "b" * 40
 KEYS = f"""
 [[api_keys]]

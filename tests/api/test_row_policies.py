@@ -22,10 +22,10 @@ import pytest
 
 from sqlapi.auth.tokens import mint_token
 from sqlapi.config import Settings, sample_database
+from tests.api.test_events import EventReader
 from tests.fixtures import LiveApp
 from tests.helpers import write
 from tests.servers import in_process
-from tests.test_events import EventReader
 
 pytestmark = pytest.mark.both_sqlites  # .ci/run runs these on a current SQLite too
 

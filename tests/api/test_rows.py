@@ -86,7 +86,7 @@ def test_deep_keyset_page_matches_sqlite_and_offset(sample: LiveApp) -> None:
 
 def test_count_is_exact_and_respects_filters(sample: LiveApp) -> None:
     body = sample.json("/api/tables/books/rows?year__gte=2000&_count=true&_limit=1")
-    conn = sqlite3.connect(Path(__file__).parents[1] / "sqlapi" / "sample.db")
+    conn = sqlite3.connect(Path(__file__).parents[2] / "sqlapi" / "sample.db")
     assert (
         body["count"] == conn.execute("SELECT count(*) FROM books WHERE year >= 2000").fetchone()[0]
     )

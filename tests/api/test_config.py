@@ -13,7 +13,7 @@ from sqlapi.config import ConfigError, load_settings, sample_database
 from tests.fixtures import LiveApp
 from tests.servers import COMMAND
 
-EXAMPLE = Path(__file__).parents[1] / "sqlapi.example.toml"
+EXAMPLE = Path(__file__).parents[2] / "sqlapi.example.toml"
 
 
 @pytest.fixture(scope="module")

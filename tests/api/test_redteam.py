@@ -6,9 +6,7 @@ swell it; a 304 only ever answers what the caller may read."""
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
-import shutil
 import sqlite3
 import threading
 import time
@@ -18,87 +16,27 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from sqlapi.auth.settings import hash_key
 from sqlapi.config import Settings, load_settings, sample_database
+from tests.attacked import (
+    BADGE_ID,
+    BOOKS_KEY,
+    DIARY,
+    FULL_KEY,
+    PROFILE_EMAIL,
+    SECRETS,
+    TOKEN,
+    build_attacked,
+)
 from tests.fixtures import LiveApp
 from tests.helpers import write
-from tests.servers import fetch, in_process, serving
+from tests.servers import fetch, in_process
 
 pytestmark = pytest.mark.both_sqlites  # .ci/run runs these on a current SQLite too
 
-FULL_KEY, BOOKS_KEY = "full-" + "f" * 40, "books-" + "b" * 40
-SECRETS = ("nightingale", "kestrel")  # words only in the hidden FTS column
-PROFILE_EMAIL, TOKEN, BADGE_ID = "qz7.secret@vault.example", "tok-m-5521", 987654321
-DIARY = ("marmalade", "xylophone")  # words only in the denied FTS table
-CONFIG = f"""
-enable_sql = true
-time_limit_ms = 500
-tables_deny = ["loans", "popular_books", "diary"]
-
-[tables.members]
-hidden_columns = ["email"]
-
-[tables.notes]
-hidden_columns = ["secret"]
-
-[tables.profiles]
-hidden_columns = ["email"]
-
-[tables.tokens]
-hidden_columns = ["token"]
-
-[tables.badges]
-hidden_columns = ["id"]
-
-[queries.books_by_year]
-sql = "SELECT id, title, year FROM books WHERE year = :year ORDER BY id"
-params = {{ year = "integer" }}
-
-[[api_keys]]
-hash = "{hash_key(FULL_KEY)}"
-[[api_keys]]
-hash = "{hash_key(BOOKS_KEY)}"
-tables = ["books"]
-"""
-
 
 @pytest.fixture(scope="module")
-def attacked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
-    """The sample plus an FTS table with a hidden column, a denied FTS table, statistics
-    naming the denied table, and long text; (database, config)."""
-    folder = tmp_path_factory.mktemp("redteam")
-    path = folder / "attacked.db"
-    shutil.copy(sample_database(), path)
-    conn = sqlite3.connect(path)
-    conn.executescript(
-        f"""
-        CREATE VIRTUAL TABLE notes USING fts5(title, secret);
-        INSERT INTO notes VALUES ('first', 'the {SECRETS[0]} sings'),
-                                 ('second', 'a {SECRETS[1]} hovers');
-        CREATE VIRTUAL TABLE diary USING fts5(entry);
-        INSERT INTO diary VALUES ('{DIARY[0]} for breakfast'), ('a {DIARY[1]} lesson');
-        CREATE TABLE essays (id INTEGER PRIMARY KEY, body TEXT);
-        CREATE TABLE profiles (id INTEGER PRIMARY KEY, email TEXT,
-            domain TEXT GENERATED ALWAYS AS (substr(email, instr(email, '@') + 1)) VIRTUAL);
-        INSERT INTO profiles (email) VALUES ('{PROFILE_EMAIL}'), ('b@b.example');
-        CREATE TABLE tokens (usr TEXT, token TEXT, note TEXT, PRIMARY KEY (usr, token))
-            WITHOUT ROWID;
-        INSERT INTO tokens VALUES ('alice', '{TOKEN}', 'a1');
-        CREATE TABLE badges (id INTEGER PRIMARY KEY, code TEXT);
-        INSERT INTO badges VALUES ({BADGE_ID}, 'gold');
-        ANALYZE;
-        """
-    )
-    conn.executemany("INSERT INTO essays (body) VALUES (?)", [("ab" * 500_000,) for _ in range(6)])
-    conn.execute("CREATE TABLE drafts (id INTEGER PRIMARY KEY, body TEXT)")
-    conn.executemany(  # each within what a pattern filter scans: it grinds them all
-        "INSERT INTO drafts (body) VALUES (?)", [("ab" * 32_000,) for _ in range(150)]
-    )
-    conn.commit()
-    conn.close()
-    config = folder / "sqlapi.toml"
-    config.write_text(CONFIG)
-    yield path, config
+def attacked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return build_attacked(tmp_path_factory.mktemp("redteam"))
 
 
 @pytest.fixture(scope="module")
@@ -380,21 +318,6 @@ def test_the_event_stream_bound_is_exact_under_a_burst(tmp_path: Path) -> None:
                 connection.close()
 
 
-@pytest.mark.slow
-def test_long_urls_and_odd_paths_get_problem_answers() -> None:
-    from tests.servers import serving
-
-    with serving("--no-access-log") as server:
-        status, headers, _ = fetch(f"{server.url}/api/tables/{'a' * 70_000}/rows")
-        assert status == 404 and headers["content-type"] == "application/problem+json"
-        status, headers, _ = fetch(f"{server.url}/api/tables/%00/rows")
-        assert status == 404 and headers["content-type"] == "application/problem+json"
-        status, headers, body = fetch(
-            f"{server.url}/api/tables/books/rows/1", {"If-None-Match": "*"}
-        )
-        assert status == 304 and body == b"" and "content-type" not in headers  # no HTML type
-
-
 HOSTILE_PATTERN = "ab" * 126 + "c"  # almost matches everywhere in 'abab...': the worst LIKE
 
 
@@ -402,37 +325,6 @@ def fetch_quietly(url: str, headers: dict[str, str] | None = None, timeout: floa
     """A client that may give up (its timeout) before the answer comes."""
     with contextlib.suppress(OSError):
         fetch(url, headers=headers, timeout=timeout)
-
-
-@pytest.mark.slow
-def test_health_answers_at_once_while_pattern_filters_grind(
-    attacked: tuple[Path, Path],
-) -> None:
-    """One step of a LIKE cannot be interrupted; such filters run on the pool's threads,
-    never on the event loop, so probes keep answering while three of them grind until the
-    time limit stops them. A real server process: what is timed is sqlapi, not this test
-    process (whose garbage collector, after hundreds of tests, can pause it for longer
-    than the bound; it is off while probing)."""
-    path, _ = attacked
-    with serving(str(path), "--time-limit-ms", "1000", "--no-access-log") as server:
-        url = f"{server.url}/api/tables/drafts/rows?body__contains={HOSTILE_PATTERN}"
-        hostile = [threading.Thread(target=fetch_quietly, args=(url,)) for _ in range(3)]
-        probes: list[float] = []
-        gc.disable()
-        try:
-            for thread in hostile:
-                thread.start()
-            while any(t.is_alive() for t in hostile):
-                started = time.monotonic()
-                assert fetch(f"{server.url}/healthz", timeout=5)[0] == 200
-                probes.append(time.monotonic() - started)
-                time.sleep(0.02)
-        finally:
-            gc.enable()
-            for thread in hostile:
-                thread.join(timeout=30)
-        assert len(probes) >= 20  # the filters ground for at least as long as 20 probes
-        assert max(probes) < 0.1, sorted(probes)[-5:]
 
 
 def _threads() -> int:
@@ -497,28 +389,6 @@ MEMORY_HOSTILE = [
     "/api/tables/essays/columns/body",
 ]  # fmt: skip
 PEAK_RSS_BOUND_MIB = 600  # docs/security.md: the bound, with 16 hostile requests at once
-
-
-@pytest.mark.slow
-def test_peak_memory_stays_bounded_under_hostile_requests(attacked: tuple[Path, Path]) -> None:
-    from tests.servers import serving
-
-    path, config = attacked
-    with serving(str(path), "--config", str(config), "--no-access-log") as server:
-        auth = {"Authorization": f"Bearer {FULL_KEY}"}
-        baseline = _peak_rss_mib(server.process.pid)
-        clients = [
-            threading.Thread(target=fetch_quietly, args=(server.url + url, auth))
-            for url in MEMORY_HOSTILE
-            for _ in range(3)
-        ]
-        for client in clients:
-            client.start()
-        for client in clients:
-            client.join(timeout=60)
-        peak = _peak_rss_mib(server.process.pid)
-        assert fetch(f"{server.url}/healthz")[0] == 200
-    assert peak < PEAK_RSS_BOUND_MIB, (baseline, peak)
 
 
 def test_refusals_never_tell_hidden_or_denied_from_absent(live: LiveApp) -> None:

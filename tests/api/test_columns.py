@@ -5,7 +5,7 @@ from pathlib import Path
 
 from tests.fixtures import LiveApp
 
-SAMPLE = Path(__file__).parents[1] / "sqlapi" / "sample.db"
+SAMPLE = Path(__file__).parents[2] / "sqlapi" / "sample.db"
 
 
 def test_column_values_are_distinct_with_counts_most_frequent_first(sample: LiveApp) -> None:

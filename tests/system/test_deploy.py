@@ -22,7 +22,7 @@ from tests.helpers import wait_for, write
 from tests.processes import alive, children, command_line, spawn, stop
 from tests.servers import COMMAND, fetch, free_port, serving
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 BIN = Path(sys.executable).parent
 
 

@@ -6,7 +6,7 @@ import importlib.util
 import sqlite3
 from pathlib import Path
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 def test_sample_is_rebuilt_identically_by_the_committed_script(tmp_path: Path) -> None:
